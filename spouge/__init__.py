@@ -1,0 +1,13 @@
+"""spouge: n!, Γ(x) and ln|Γ(x)| to any number of correct digits by Spouge's formula.
+
+    >>> import spouge
+    >>> str(spouge.factorial(100, digits=50))
+    '9.3326215443944152681699238856266700490715968264382e+157'
+"""
+
+from .numerics import (
+    MAX_DIGITS, ComplexSpougeResult, PoleError, SpougeResult, factorial, gamma, lgamma,
+)
+
+__version__ = "0.1.0"
+__all__ = ["MAX_DIGITS", "ComplexSpougeResult", "PoleError", "SpougeResult", "factorial", "gamma", "lgamma"]

@@ -1,0 +1,156 @@
+"""Arguments of the public functions: x as an exact number, digits as a checked int.
+
+Owns: turning every accepted spelling of x (int, exact decimal str, Fraction,
+Decimal, float, complex, complex str) into an exact value, and checking digits.
+
+Invariants:
+- A real x becomes a ``Fraction`` holding exactly the value the caller meant:
+  "0.1" is 1/10, a float is its exact binary value.  A complex x becomes a
+  ``(Fraction, Fraction)`` pair.  Nothing here rounds.
+- Every rejection is a ``TypeError`` (wrong kind of object) or a ``ValueError``
+  (right kind, bad value) whose message names the argument and says why.
+- Decimal exponents are capped (``MAX_DECIMAL_EXPONENT``) so that no input can
+  make us build a gigantic integer; that cap is far above what the engine can
+  finish anyway (|x| up to 10^1000 is the documented range).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal
+from fractions import Fraction
+from numbers import Rational
+
+#: Largest number of significant digits a caller may ask for.  Spouge's sum
+#: costs O(digits) terms at O(digits) precision; 100000 digits takes minutes.
+MAX_DIGITS = 100_000
+
+#: Largest |decimal exponent| accepted in a string like "1e5000".  10^10000 is
+#: ten times past the documented range of 10^1000; beyond it the working
+#: precision for the result's exponent alone would exceed 33000 bits.
+MAX_DECIMAL_EXPONENT = 10_000
+
+#: Longest string accepted for x (the server caps a whole line at 64 KiB).
+MAX_ARGUMENT_LENGTH = 20_000
+
+_DECIMAL = r"[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?"
+_REAL_RE = re.compile(rf"([+-]?)({_DECIMAL})")
+_IMAG_ONLY_RE = re.compile(rf"([+-]?)({_DECIMAL})?[jJ]")
+_REAL_IMAG_RE = re.compile(rf"([+-]?)({_DECIMAL})([+-])({_DECIMAL})?[jJ]")
+
+Real = Fraction
+Complex = tuple  # (Fraction, Fraction)
+
+
+def _decimal_text_to_fraction(sign: str, text: str, original: str) -> Fraction:
+    mantissa, _, exponent = text.lower().partition("e")
+    whole, _, frac = mantissa.partition(".")
+    exp10 = int(exponent) if exponent else 0
+    if abs(exp10) > MAX_DECIMAL_EXPONENT + len(mantissa):
+        raise ValueError(
+            f"x = {original!r}: decimal exponent {exponent} is out of range "
+            f"(|exponent| <= {MAX_DECIMAL_EXPONENT})"
+        )
+    digits = int((whole + frac) or "0")
+    exp10 -= len(frac)
+    value = Fraction(digits * 10**exp10) if exp10 >= 0 else Fraction(digits, 10**-exp10)
+    if value and not (-MAX_DECIMAL_EXPONENT <= _log10_floor(value) <= MAX_DECIMAL_EXPONENT):
+        raise ValueError(
+            f"x = {original!r} is out of range (10^-{MAX_DECIMAL_EXPONENT} < |x| < 10^{MAX_DECIMAL_EXPONENT})"
+        )
+    return -value if sign == "-" else value
+
+
+def _log10_floor(value: Fraction) -> int:
+    """floor(log10 |value|) for a nonzero rational, without floats (exact)."""
+    num, den = abs(value.numerator), value.denominator
+    guess = math.floor((num.bit_length() - den.bit_length()) * 0.30102999566398120)
+    # The guess is within 1 of the truth; correct it exactly.
+    while Fraction(num, den) < (Fraction(10) ** guess):
+        guess -= 1
+    while Fraction(num, den) >= (Fraction(10) ** (guess + 1)):
+        guess += 1
+    return guess
+
+
+def _check_str(x: str) -> str:
+    if len(x) > MAX_ARGUMENT_LENGTH:
+        raise ValueError(f"x is too long ({len(x)} characters; at most {MAX_ARGUMENT_LENGTH})")
+    text = x.strip()
+    lowered = text.lower().lstrip("+-")
+    if lowered in ("nan", "inf", "infinity", "snan"):
+        raise ValueError(f"x = {x!r} is not a finite number")
+    return text
+
+
+def parse_real(x: object, name: str = "x") -> Fraction:
+    """Return the exact value of a real argument, or raise TypeError/ValueError."""
+    if isinstance(x, bool):
+        raise TypeError(f"{name} must be a number or a numeric string, not bool")
+    if isinstance(x, int):
+        return Fraction(x)
+    if isinstance(x, Fraction) or isinstance(x, Rational):
+        return Fraction(x.numerator, x.denominator)
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            raise ValueError(f"{name} = {x!r} is not a finite number")
+        return Fraction(x)
+    if isinstance(x, Decimal):
+        if not x.is_finite():
+            raise ValueError(f"{name} = {x!r} is not a finite number")
+        if x and abs(x.adjusted()) > MAX_DECIMAL_EXPONENT:
+            raise ValueError(f"{name} = {x!r} is out of range (|exponent| <= {MAX_DECIMAL_EXPONENT})")
+        return Fraction(x)
+    if isinstance(x, str):
+        text = _check_str(x)
+        match = _REAL_RE.fullmatch(text)
+        if not match:
+            raise ValueError(
+                f"{name} = {x!r} is not a decimal number (expected e.g. 100, -2.5, 0.1, 1e100)"
+            )
+        return _decimal_text_to_fraction(match.group(1), match.group(2), x)
+    if isinstance(x, complex):
+        raise TypeError(f"{name} must be real here, not complex")
+    raise TypeError(f"{name} must be an int, float, str, Fraction or Decimal, not {type(x).__name__}")
+
+
+def parse_number(x: object) -> Fraction | tuple[Fraction, Fraction]:
+    """Like parse_real, but also accepts complex values and strings like "3+4j".
+
+    A complex value with a zero imaginary part stays complex (the caller asked
+    for a complex result); its real part is checked like any real argument.
+    """
+    if isinstance(x, complex):
+        if not (math.isfinite(x.real) and math.isfinite(x.imag)):
+            raise ValueError(f"x = {x!r} is not a finite number")
+        return (Fraction(x.real), Fraction(x.imag))
+    if isinstance(x, str):
+        text = _check_str(x)
+        if text[-1:] in ("j", "J"):
+            match = _REAL_IMAG_RE.fullmatch(text)
+            if match:
+                re_part = _decimal_text_to_fraction(match.group(1), match.group(2), x)
+                im_part = _decimal_text_to_fraction(match.group(3), match.group(4) or "1", x)
+                return (re_part, im_part)
+            match = _IMAG_ONLY_RE.fullmatch(text)
+            if match:
+                return (Fraction(0), _decimal_text_to_fraction(match.group(1), match.group(2) or "1", x))
+            raise ValueError(
+                f"x = {x!r} is not a complex number (expected e.g. 3+4j, -0.5-2j, 4j)"
+            )
+    return parse_real(x)
+
+
+def check_digits(digits: object) -> int:
+    """Return digits as an int in [1, MAX_DIGITS], or raise TypeError/ValueError."""
+    if isinstance(digits, bool) or not isinstance(digits, int):
+        if isinstance(digits, str) and digits.strip().isdigit():
+            digits = int(digits)
+        else:
+            raise TypeError(f"digits must be an int, not {type(digits).__name__}")
+    if digits < 1:
+        raise ValueError(f"digits must be at least 1, not {digits}")
+    if digits > MAX_DIGITS:
+        raise ValueError(f"digits must be at most {MAX_DIGITS}, not {digits}")
+    return digits

@@ -1,0 +1,159 @@
+"""Spouge's coefficients c_k, as fixed-point integers, and the choice of a.
+
+Owns: picking the smallest a whose truncation bound meets a requested number
+of bits, that bound itself, and the integers C_k = round(c_k * 2^F).
+
+Formula (J. L. Spouge, SIAM J. Numer. Anal. 31(3), 1994):
+    z! = (z+a)^(z+1/2) e^(-z-a) [c_0 + sum_{k=1}^{a-1} c_k/(z+k) + eps_a(z)]
+    c_0 = sqrt(2 pi),  c_k = (-1)^(k-1)/(k-1)! (a-k)^(k-1/2) e^(a-k)
+    |eps_a(z)| / |sum| <= a^(-1/2) (2 pi)^(-a-1/2)     for Re z >= 0, a >= 3.
+
+Invariants:
+- ``|c_k * 2^F - C_k| <= 1`` for every k, checked on Arb's ball of c_k, not
+  assumed: if a ball is too wide, that coefficient is recomputed with more bits.
+- Each c_k is computed at its own precision, F + log2|c_k| + guard, because the
+  sum needs a fixed *absolute* accuracy 2^-F and |c_k| ranges from ~1 to
+  ~10^(0.555 a); sharing one precision would waste up to half the work.
+- A coefficient table is a tuple of gmpy2 ``mpz`` (the summation engine), cached
+  per (a, F) in an LRU bounded by total bits; tables larger than the budget are
+  streamed instead of stored, so 100000 digits needs memory O(digits), not O(a*digits).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Iterator
+
+import gmpy2
+from flint import arb, ctx, fmpz
+
+LOG2_2PI = math.log2(2 * math.pi)
+LOG2_E = math.log2(math.e)
+
+#: Extra bits carried when computing each c_k beyond what its rounding needs.
+#: The ball check below makes this a speed knob, not a correctness one.
+COEFF_GUARD_BITS = 30
+
+#: Total size of cached coefficient tables.  One table at 10000 digits is about
+#: 70 MB (12600 integers of ~50000 bits); two of them fit.
+CACHE_BUDGET_BITS = 8 * 160 * 2**20
+
+MIN_A = 3
+
+
+def log2_truncation_bound(a: int) -> float:
+    """log2 of Spouge's relative-error bound a^(-1/2) (2 pi)^(-a-1/2)."""
+    return -0.5 * math.log2(a) - (a + 0.5) * LOG2_2PI
+
+
+def choose_a(bits: int) -> int:
+    """Smallest a >= 3 whose truncation bound is at most 2^-bits."""
+    a = max(MIN_A, math.ceil(bits / LOG2_2PI) - 2)
+    while log2_truncation_bound(a) > -bits:
+        a += 1
+    while a > MIN_A and log2_truncation_bound(a - 1) <= -bits:
+        a -= 1
+    return a
+
+
+def log2_abs_coefficients(a: int) -> list[float]:
+    """Float estimates of log2|c_k| for k = 0..a-1 (used only to size precisions)."""
+    out = [0.5 * LOG2_2PI]
+    log_fact = 0.0  # ln (k-1)!
+    for k in range(1, a):
+        j = a - k
+        out.append(((k - 0.5) * math.log(j) + j - log_fact) * LOG2_E)
+        log_fact += math.log(k)
+    return out
+
+
+def _to_fixed(value: arb, frac_bits: int) -> int | None:
+    """round(value * 2^frac_bits) if the ball is narrow enough to be within 1 unit, else None."""
+    man, exp = value.mid().man_exp()
+    rad_man, rad_exp = value.rad().man_exp()
+    # radius in units of 2^-frac_bits must be <= 1/2 so that |value*2^F - C| <= 1.
+    if rad_man and int(rad_man).bit_length() + int(rad_exp) + frac_bits > -1:
+        return None
+    shift = int(exp) + frac_bits
+    man = int(man)
+    if shift >= 0:
+        return man << shift
+    # round to nearest: error <= 1/2 unit
+    return (man + (1 << (-shift - 1))) >> -shift
+
+
+def iter_coefficients(a: int, frac_bits: int) -> Iterator[int]:
+    """Yield C_0, C_1, ..., C_{a-1} as mpz, with |c_k 2^F - C_k| <= 1."""
+    sizes = log2_abs_coefficients(a)
+    # The running factor r_k = e^(a-k)/(k-1)! must be as accurate as the
+    # largest coefficient still to come, plus the error that the remaining
+    # multiplications accumulate; past the peak of |c_k| that shrinks.
+    remaining_top = sizes[:]
+    for k in range(a - 2, 0, -1):
+        remaining_top[k] = max(remaining_top[k], remaining_top[k + 1])
+    slack = COEFF_GUARD_BITS + a.bit_length() + 8
+    with ctx.workprec(frac_bits + int(max(sizes)) + slack):
+        c0 = _to_fixed((2 * arb.pi()).sqrt(), frac_bits)
+        if c0 is None:  # pragma: no cover - the precision above always suffices
+            raise ArithmeticError("internal: sqrt(2 pi) ball too wide")
+        yield gmpy2.mpz(c0)
+        inv_e = (-arb(1)).exp()
+        running = arb(a - 1).exp()  # r_1 = e^(a-1) / 0!
+    for k in range(1, a):
+        j = a - k
+        extra = COEFF_GUARD_BITS
+        while True:
+            with ctx.workprec(max(64, frac_bits + math.ceil(sizes[k]) + extra)):
+                base = arb(j)
+                c = (base ** k) * base.rsqrt() * running
+                fixed = _to_fixed(c, frac_bits)
+            if fixed is not None:
+                break
+            extra += 64  # pragma: no cover - only if the estimate was far off
+        yield gmpy2.mpz(fixed if k % 2 == 1 else -fixed)
+        if k + 1 < a:
+            with ctx.workprec(max(64, frac_bits + math.ceil(remaining_top[k + 1]) + slack)):
+                running = running * inv_e / k
+
+
+class _TableCache:
+    """LRU of coefficient tables, bounded by the total bits they hold."""
+
+    def __init__(self, budget_bits: int) -> None:
+        self.budget_bits = budget_bits
+        self._tables: OrderedDict[tuple[int, int], tuple] = OrderedDict()
+        self._bits: dict[tuple[int, int], int] = {}
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def estimated_bits(a: int, frac_bits: int) -> int:
+        return a * (frac_bits + int(0.6 * a * math.log2(10)))
+
+    def get(self, a: int, frac_bits: int):
+        """The table for (a, F): cached tuple, or a fresh iterator if too big to keep."""
+        key = (a, frac_bits)
+        table = self._tables.get(key)
+        if table is not None:
+            self.hits += 1
+            self._tables.move_to_end(key)
+            return table
+        self.misses += 1
+        if self.estimated_bits(a, frac_bits) > self.budget_bits:
+            return iter_coefficients(a, frac_bits)
+        table = tuple(iter_coefficients(a, frac_bits))
+        size = sum(int(c).bit_length() for c in table)
+        self._tables[key] = table
+        self._bits[key] = size
+        while sum(self._bits.values()) > self.budget_bits and len(self._tables) > 1:
+            old, _ = self._tables.popitem(last=False)
+            del self._bits[old]
+        return table
+
+    def clear(self) -> None:
+        self._tables.clear()
+        self._bits.clear()
+
+
+CACHE = _TableCache(CACHE_BUDGET_BITS)
