@@ -30,6 +30,12 @@ def test_decimal_strings_are_exact(text, value):
     assert parse_real(text) == value
 
 
+def test_zero_with_huge_exponent_is_instant():
+    # must not build 10^999999999999 on the way to zero
+    assert parse_real("0e999999999999") == 0 and parse_real("-0.000e-99999999999") == 0
+    assert parse_real("1e10000") == 10**10000
+
+
 def test_other_real_types_are_exact():
     assert parse_real(0.1) == Fraction(0.1) != Fraction(1, 10)
     assert parse_real(Decimal("0.1")) == Fraction(1, 10)
@@ -47,7 +53,7 @@ def test_complex_strings(text, value):
 
 @pytest.mark.parametrize(
     "bad",
-    ["nan", "inf", "-inf", "Infinity", "", "  ", "abc", "--5", "0x10", "1e", "1.2.3", "3+4", "1e999999999", "1_000", "5!", "1e-999999999"],
+    ["nan", "inf", "-inf", "Infinity", "", "  ", "abc", "--5", "0x10", "1e", "1.2.3", "3+4", "1e999999999", "1e10001", "0e", "1_000", "5!", "1e-999999999"],
 )
 def test_bad_strings_raise_value_error(bad):
     for fn in (spouge.gamma, spouge.factorial, spouge.lgamma):

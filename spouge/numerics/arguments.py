@@ -46,32 +46,23 @@ Complex = tuple  # (Fraction, Fraction)
 def _decimal_text_to_fraction(sign: str, text: str, original: str) -> Fraction:
     mantissa, _, exponent = text.lower().partition("e")
     whole, _, frac = mantissa.partition(".")
-    exp10 = int(exponent) if exponent else 0
-    if abs(exp10) > MAX_DECIMAL_EXPONENT + len(mantissa):
-        raise ValueError(
-            f"x = {original!r}: decimal exponent {exponent} is out of range "
-            f"(|exponent| <= {MAX_DECIMAL_EXPONENT})"
-        )
-    digits = int((whole + frac) or "0")
-    exp10 -= len(frac)
-    value = Fraction(digits * 10**exp10) if exp10 >= 0 else Fraction(digits, 10**-exp10)
-    if value and not (-MAX_DECIMAL_EXPONENT <= _log10_floor(value) <= MAX_DECIMAL_EXPONENT):
-        raise ValueError(
-            f"x = {original!r} is out of range (10^-{MAX_DECIMAL_EXPONENT} < |x| < 10^{MAX_DECIMAL_EXPONENT})"
-        )
+    significand = (whole + frac).lstrip("0")
+    exp10 = (int(exponent) if exponent else 0) - len(frac)
+    if significand:
+        # floor(log10 |x|) exactly, from the digit count: no big powers built first
+        magnitude = len(significand) - 1 + exp10
+        if not -MAX_DECIMAL_EXPONENT <= magnitude <= MAX_DECIMAL_EXPONENT:
+            raise ValueError(
+                f"x = {original!r} is out of range (10^-{MAX_DECIMAL_EXPONENT} <= |x| < 10^{MAX_DECIMAL_EXPONENT + 1})"
+            )
+    if not significand:
+        return Fraction(0)  # "0e999999999": never build 10^exponent for a zero
+    digits = int(significand)
+    if exp10 >= 0:
+        value = Fraction(digits * 10**exp10)
+    else:
+        value = Fraction(digits, 10**-exp10)
     return -value if sign == "-" else value
-
-
-def _log10_floor(value: Fraction) -> int:
-    """floor(log10 |value|) for a nonzero rational, without floats (exact)."""
-    num, den = abs(value.numerator), value.denominator
-    guess = math.floor((num.bit_length() - den.bit_length()) * 0.30102999566398120)
-    # The guess is within 1 of the truth; correct it exactly.
-    while Fraction(num, den) < (Fraction(10) ** guess):
-        guess -= 1
-    while Fraction(num, den) >= (Fraction(10) ** (guess + 1)):
-        guess += 1
-    return guess
 
 
 def _check_str(x: str) -> str:
@@ -82,6 +73,13 @@ def _check_str(x: str) -> str:
     if lowered in ("nan", "inf", "infinity", "snan"):
         raise ValueError(f"x = {x!r} is not a finite number")
     return text
+
+
+def _parse_real_text(text: str, original: str, name: str) -> Fraction:
+    match = _REAL_RE.fullmatch(text)
+    if not match:
+        raise ValueError(f"{name} = {original!r} is not a decimal number (expected e.g. 100, -2.5, 0.1, 1e100)")
+    return _decimal_text_to_fraction(match.group(1), match.group(2), original)
 
 
 def parse_real(x: object, name: str = "x") -> Fraction:
@@ -103,13 +101,7 @@ def parse_real(x: object, name: str = "x") -> Fraction:
             raise ValueError(f"{name} = {x!r} is out of range (|exponent| <= {MAX_DECIMAL_EXPONENT})")
         return Fraction(x)
     if isinstance(x, str):
-        text = _check_str(x)
-        match = _REAL_RE.fullmatch(text)
-        if not match:
-            raise ValueError(
-                f"{name} = {x!r} is not a decimal number (expected e.g. 100, -2.5, 0.1, 1e100)"
-            )
-        return _decimal_text_to_fraction(match.group(1), match.group(2), x)
+        return _parse_real_text(_check_str(x), x, name)
     if isinstance(x, complex):
         raise TypeError(f"{name} must be real here, not complex")
     raise TypeError(f"{name} must be an int, float, str, Fraction or Decimal, not {type(x).__name__}")
@@ -127,18 +119,17 @@ def parse_number(x: object) -> Fraction | tuple[Fraction, Fraction]:
         return (Fraction(x.real), Fraction(x.imag))
     if isinstance(x, str):
         text = _check_str(x)
-        if text[-1:] in ("j", "J"):
-            match = _REAL_IMAG_RE.fullmatch(text)
-            if match:
-                re_part = _decimal_text_to_fraction(match.group(1), match.group(2), x)
-                im_part = _decimal_text_to_fraction(match.group(3), match.group(4) or "1", x)
-                return (re_part, im_part)
-            match = _IMAG_ONLY_RE.fullmatch(text)
-            if match:
-                return (Fraction(0), _decimal_text_to_fraction(match.group(1), match.group(2) or "1", x))
-            raise ValueError(
-                f"x = {x!r} is not a complex number (expected e.g. 3+4j, -0.5-2j, 4j)"
-            )
+        if text[-1:] not in ("j", "J"):
+            return _parse_real_text(text, x, "x")
+        match = _REAL_IMAG_RE.fullmatch(text)
+        if match:
+            re_part = _decimal_text_to_fraction(match.group(1), match.group(2), x)
+            im_part = _decimal_text_to_fraction(match.group(3), match.group(4) or "1", x)
+            return (re_part, im_part)
+        match = _IMAG_ONLY_RE.fullmatch(text)
+        if match:
+            return (Fraction(0), _decimal_text_to_fraction(match.group(1), match.group(2) or "1", x))
+        raise ValueError(f"x = {x!r} is not a complex number (expected e.g. 3+4j, -0.5-2j, 4j)")
     return parse_real(x)
 
 

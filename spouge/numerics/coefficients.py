@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Iterator
+from functools import lru_cache
 
 import gmpy2
 from flint import arb, ctx, fmpz
@@ -47,6 +48,7 @@ def log2_truncation_bound(a: int) -> float:
     return -0.5 * math.log2(a) - (a + 0.5) * LOG2_2PI
 
 
+@lru_cache(maxsize=1024)
 def choose_a(bits: int) -> int:
     """Smallest a >= 3 whose truncation bound is at most 2^-bits."""
     a = max(MIN_A, math.ceil(bits / LOG2_2PI) - 2)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass
-from fractions import Fraction
+from functools import lru_cache
 from itertools import repeat
 
 from flint import acb, arb, ctx, fmpq, fmpz
@@ -36,6 +36,12 @@ from .coefficients import CACHE, choose_a, log2_truncation_bound
 #: Bits above rel_bits in the fixed-point scale: covers the 2a-unit summation
 #: error (log2(2a) <= 18 for a <= 126000) with room to spare.
 SUM_GUARD_BITS = 24
+
+#: Extra fraction bits in every coefficient table, so that for a denominator
+#: q < 2^Q_HEADROOM_BITS the sum can be taken as q * sum floor(C_k / (p+kq)):
+#: one operation per term instead of two, and the factor q of extra error
+#: (a*q units) still stays below 2^-F.
+Q_HEADROOM_BITS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,22 +53,30 @@ class LogFactorial:
     log2_bound: float  # log2 of Spouge's relative truncation bound for this a
 
 
-def _fixed_ball(total: int, err_units: int, frac_bits: int) -> arb:
-    mid = arb((fmpz(int(total)), fmpz(-frac_bits)))
-    return mid + arb(0, arb((fmpz(err_units), fmpz(-frac_bits))))
+@lru_cache(maxsize=256)
+def _truncation_radius(a: int) -> arb:
+    """An exact dyadic >= 2 * Spouge's bound (|ln(1+eps)| <= 2|eps| for |eps| <= 1/2)."""
+    return arb((fmpz(1), fmpz(math.floor(log2_truncation_bound(a)) + 2)))
+
+
+def _fixed_ball(total, err_units: int, frac_bits: int) -> arb:
+    """The ball (total ± err_units) * 2^-frac_bits, exactly."""
+    return arb((fmpz(int(total)), -frac_bits), (err_units, -frac_bits))
 
 
 def _real_sum(coeffs, a: int, p: int, q: int, frac_bits: int) -> arb:
-    """S(p/q) for p/q >= 0 as a ball; coeffs is the C_0..C_{a-1} sequence."""
+    """S(p/q) for p/q >= 0 as a ball; coeffs is the C_0..C_{a-1} sequence (scale 2^frac_bits)."""
     it = iter(coeffs)
     c0 = next(it)
     denominators = range(p + q, p + a * q, q)  # p + k q for k = 1..a-1
     if q == 1:
-        terms = map(operator.floordiv, it, denominators)
-    else:
-        terms = map(operator.floordiv, map(operator.mul, it, repeat(q)), denominators)
-    total = c0 + sum(terms)
-    return _fixed_ball(total, 2 * a, frac_bits)
+        return _fixed_ball(c0 + sum(map(operator.floordiv, it, denominators)), 2 * a, frac_bits)
+    if q.bit_length() <= Q_HEADROOM_BITS:
+        # sum C_k q/(p+kq) = q * sum C_k/(p+kq): each floor errs < 1 unit, times q
+        total = c0 + q * sum(map(operator.floordiv, it, denominators))
+        return _fixed_ball(total, a * q + a, frac_bits)
+    terms = map(operator.floordiv, map(operator.mul, it, repeat(q)), denominators)
+    return _fixed_ball(c0 + sum(terms), 2 * a, frac_bits)
 
 
 def _complex_sum(coeffs, a: int, pr: int, pi: int, q: int, frac_bits: int) -> acb:
@@ -80,36 +94,39 @@ def _complex_sum(coeffs, a: int, pr: int, pi: int, q: int, frac_bits: int) -> ac
     return acb(_fixed_ball(total_re, 2 * a, frac_bits), _fixed_ball(total_im, 2 * a, frac_bits))
 
 
-def log_factorial(z: Fraction | tuple[Fraction, Fraction], rel_bits: int, abs_bits: int) -> LogFactorial:
-    """ln z! for Re z >= 0 as a ball.  Call inside ``ctx.workprec(abs_bits)`` or not; we set it.
+def _plan(rel_bits: int) -> tuple[int, int]:
+    a = choose_a(rel_bits)
+    return a, rel_bits + SUM_GUARD_BITS + Q_HEADROOM_BITS
+
+
+def log_factorial(p: int, q: int, rel_bits: int, abs_bits: int) -> LogFactorial:
+    """ln z! for real z = p/q >= 0 (q > 0) as a ball.
 
     rel_bits: wanted relative accuracy of z! (absolute accuracy of ln z!).
     abs_bits: working precision for the logs; >= rel_bits + log2|ln z!|.
     """
-    a = choose_a(rel_bits)
-    frac_bits = rel_bits + SUM_GUARD_BITS
+    if p < 0:
+        raise ValueError("internal: log_factorial needs z >= 0")
+    a, frac_bits = _plan(rel_bits)
     coeffs = CACHE.get(a, frac_bits)
-    log2_bound = log2_truncation_bound(a)
-    with ctx.workprec(max(abs_bits, frac_bits) + 16):
-        eps = arb((fmpz(1), fmpz(math.floor(log2_bound) + 2)))  # >= 2 * bound
-        if isinstance(z, tuple):
-            re, im = z
-            if re < 0:
-                raise ValueError("internal: log_factorial needs Re z >= 0")
-            q = math.lcm(re.denominator, im.denominator)
-            pr, pi = re.numerator * (q // re.denominator), im.numerator * (q // im.denominator)
-            s = _complex_sum(coeffs, a, pr, pi, q, frac_bits)
-            zb = acb(arb(fmpq(pr, q)), arb(fmpq(pi, q)))
-            t = zb + a
-            value = (zb + fmpq(1, 2)) * t.log() - t + s.log()
-            value += acb(arb(0, eps), arb(0, eps))
-        else:
-            if z < 0:
-                raise ValueError("internal: log_factorial needs z >= 0")
-            p, q = z.numerator, z.denominator
-            s = _real_sum(coeffs, a, p, q, frac_bits)
-            zb = arb(fmpq(p, q))
-            t = zb + a
-            value = (zb + fmpq(1, 2)) * t.log() - t + s.log()
-            value += arb(0, eps)
-    return LogFactorial(value, a, log2_bound)
+    with ctx.workprec(max(abs_bits, rel_bits) + 16):
+        s = _real_sum(coeffs, a, p, q, frac_bits)
+        zb = arb(fmpq(p, q)) if q != 1 else arb(p)
+        t = zb + a
+        value = (zb + 0.5) * t.log() - t + s.log() + arb(0, _truncation_radius(a))
+    return LogFactorial(value, a, log2_truncation_bound(a))
+
+
+def log_factorial_complex(pr: int, pi: int, q: int, rel_bits: int, abs_bits: int) -> LogFactorial:
+    """ln z! for complex z = (pr + i pi)/q with Re z >= 0 as an acb ball (principal branch of ln S)."""
+    if pr < 0:
+        raise ValueError("internal: log_factorial needs Re z >= 0")
+    a, frac_bits = _plan(rel_bits)
+    coeffs = CACHE.get(a, frac_bits)
+    with ctx.workprec(max(abs_bits, rel_bits) + 16):
+        s = _complex_sum(coeffs, a, pr, pi, q, frac_bits)
+        zb = acb(arb(fmpq(pr, q)), arb(fmpq(pi, q)))
+        t = zb + a
+        eps = _truncation_radius(a)
+        value = (zb + 0.5) * t.log() - t + s.log() + acb(arb(0, eps), arb(0, eps))
+    return LogFactorial(value, a, log2_truncation_bound(a))

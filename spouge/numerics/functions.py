@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from functools import lru_cache
 
 import gmpy2
 from flint import acb, arb, ctx, fmpq, fmpz
 
 from .arguments import check_digits, parse_number, parse_real
-from .engine import log_factorial
-from .result import ComplexSpougeResult, SpougeResult, bound_text
+from .engine import log_factorial, log_factorial_complex
+from .result import ComplexSpougeResult, SpougeResult, bound_text as _bound_text
 from .rounding import round_ball, round_from_log, round_integer
 
 #: Bits beyond the requested digits on the first pass.  A pass fails to decide
@@ -44,6 +45,8 @@ GUARD_BITS = 16
 MAX_PRECISION_FACTOR = 64
 
 LOG2_10 = math.log2(10)
+
+bound_text = lru_cache(maxsize=1024)(_bound_text)
 
 
 class PoleError(ValueError):
@@ -68,17 +71,18 @@ def _magnitude_bits(*parts: Fraction) -> int:
 
     Works in log2 space so that |x| = 10^10000 does not overflow a float.
     """
-    log2_sizes = [2.0]
+    top = 2.0
     for part in parts:
-        if not part:
+        p, q = part.numerator, part.denominator
+        if not p:
             continue
-        lg = _log2_abs(part)
+        lg = abs(p).bit_length() - q.bit_length()  # within 1 of log2|x|
         # |x| log|x| for large x; log(1/|x|) for small x (the pole at 0)
-        log2_sizes.append(lg + math.log2(abs(lg) + 1) if lg > 0 else math.log2(abs(lg) + 1))
-        nearest = round(part)
-        if part < 0 and part != nearest:  # log(1/|f|) near a negative pole
-            log2_sizes.append(math.log2(abs(_log2_abs(part - nearest)) + 1))
-    return max(0, math.ceil(max(log2_sizes))) + 3
+        top = max(top, lg + math.log2(lg + 1) if lg > 0 else math.log2(1 - lg))
+        if p < 0 and q != 1:  # log(1/|f|) near a negative pole, f = x - round(x)
+            f_num = p - ((2 * p + q) // (2 * q)) * q
+            top = max(top, math.log2(1 + q.bit_length() - abs(f_num).bit_length()))
+    return math.ceil(top) + 3
 
 
 def _is_integer(x: Fraction) -> bool:
@@ -96,20 +100,21 @@ def _raise_precision(bits: int, deficit: int | None) -> int:
 def _ln_abs_gamma(x: Fraction, bits: int, extra: int):
     """(ln|Γ(x)| ball, sign of Γ(x), Spouge's a, log2 bound) for a real non-pole x."""
     work = bits + extra
-    if x >= 1:
-        lf = log_factorial(x - 1, bits, work)
+    p, q = x.numerator, x.denominator
+    if p >= q:  # x >= 1
+        lf = log_factorial(p - q, q, bits, work)
         return lf.value, 1, lf.a, lf.log2_bound
-    if x > 0:
-        lf = log_factorial(x, bits, work)
+    if p > 0:  # 0 < x < 1
+        lf = log_factorial(p, q, bits, work)
         with ctx.workprec(work + 16):
-            return lf.value - arb(fmpq(x.numerator, x.denominator)).log(), 1, lf.a, lf.log2_bound
-    nearest = round(x)
-    offset = x - nearest  # exact, 0 < |offset| <= 1/2
-    lf = log_factorial(-x, bits, work)
+            return lf.value - arb(fmpq(p, q)).log(), 1, lf.a, lf.log2_bound
+    nearest = (2 * p + q) // (2 * q)  # x = nearest + f exactly, |f| <= 1/2, f != 0
+    f_num = p - nearest * q
+    lf = log_factorial(-p, q, bits, work)
     with ctx.workprec(work + 16):
-        sine = arb(fmpq(abs(offset.numerator), offset.denominator)).sin_pi()
+        sine = arb(fmpq(abs(f_num), q)).sin_pi()
         value = arb.pi().log() - sine.log() - lf.value
-    sign = (-1 if nearest % 2 else 1) * (1 if offset > 0 else -1)
+    sign = (-1 if nearest % 2 else 1) * (1 if f_num > 0 else -1)
     return value, sign, lf.a, lf.log2_bound
 
 
@@ -169,22 +174,22 @@ def _complex_result(name: str, z: tuple[Fraction, Fraction], text: str, digits: 
         raise PoleError(f"{name}({text}): Γ has a pole at {re}")
     extra = _magnitude_bits(re, im)
     bits = first = _target_bits(digits) + 4
+    q = math.lcm(re.denominator, im.denominator)
+    pr, pi = re.numerator * (q // re.denominator), im.numerator * (q // im.denominator)
     while True:
         work = bits + extra
-        if re >= 1:
-            lf = log_factorial((re - 1, im), bits, work)
+        if pr >= q:  # Re x >= 1
+            lf = log_factorial_complex(pr - q, pi, q, bits, work)
+            log_v, flip = lf.value, False
+        elif pr >= 0:
+            lf = log_factorial_complex(pr, pi, q, bits, work)
             with ctx.workprec(work + 16):
-                log_v, flip = lf.value, False
-        elif re >= 0:
-            lf = log_factorial((re, im), bits, work)
+                log_v, flip = lf.value - acb(arb(fmpq(pr, q)), arb(fmpq(pi, q))).log(), False
+        else:  # reflection, with the real part reduced exactly
+            nearest = (2 * pr + q) // (2 * q)
+            lf = log_factorial_complex(-pr, -pi, q, bits, work)
             with ctx.workprec(work + 16):
-                log_v, flip = lf.value - acb(arb(fmpq(re.numerator, re.denominator)), arb(fmpq(im.numerator, im.denominator))).log(), False
-        else:
-            nearest = round(re)
-            w_re = re - nearest
-            lf = log_factorial((-re, -im), bits, work)
-            with ctx.workprec(work + 16):
-                sine = acb(arb(fmpq(w_re.numerator, w_re.denominator)), arb(fmpq(im.numerator, im.denominator))).sin_pi()
+                sine = acb(arb(fmpq(pr - nearest * q, q)), arb(fmpq(pi, q))).sin_pi()
                 log_v, flip = arb.pi().log() - sine.log() - lf.value, nearest % 2 == 1
         with ctx.workprec(work + 16):
             ln10 = arb.const_log10()
