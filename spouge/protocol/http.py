@@ -1,0 +1,200 @@
+"""The HTTP/1.x dialect: httptools (llhttp) parses; we collect requests and encode responses.
+
+Theory of operation:
+- ``HttpRequestParser.feed(data)`` hands bytes to llhttp, whose callbacks build
+  ``HttpRequest`` objects; ``next_request()`` pops the next complete one (so
+  pipelined requests come out in order), or returns None.
+- Errors raise ``ProtocolError`` carrying the status to answer with: 400 for
+  malformed input, 413 for a body or request over the cap, 431 for headers
+  over the cap, 414 for a too-long URL, 501 for Upgrade/CONNECT.
+- Caps (nginx defaults are similar: 8 KiB URL/header line buffers; node's
+  --max-http-header-size is 16 KiB): URL <= 8 KiB, all headers <= 16 KiB,
+  at most 100 headers, body <= 64 KiB (our API takes no body; the cap bounds
+  what a client can make us buffer), whole request <= 64 KiB.
+
+Invariant: after a ProtocolError the parser is dead; the server answers the
+error and closes the connection.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+import httptools
+
+from .errors import ProtocolError
+
+MAX_URL = 8 * 1024
+MAX_HEADER_BYTES = 16 * 1024
+MAX_HEADERS = 100
+MAX_BODY = 64 * 1024
+
+REASONS = {
+    200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+    405: "Method Not Allowed", 408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long",
+    422: "Unprocessable Content", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
+    501: "Not Implemented", 503: "Service Unavailable", 504: "Gateway Timeout",
+}
+
+
+@dataclass(slots=True)
+class HttpRequest:
+    method: str
+    target: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    version: str
+    keep_alive: bool
+    body: bytes = b""
+    duplicate_params: tuple[str, ...] = field(default=())
+
+
+class _Builder:
+    """llhttp callbacks; kept apart so the parser object holds no reference cycle to the connection."""
+
+    __slots__ = ("url", "headers", "header_bytes", "body", "done", "owner")
+
+    def __init__(self, owner: HttpRequestParser) -> None:
+        self.owner = owner
+        self._reset()
+
+    def _reset(self) -> None:
+        self.url = bytearray()
+        self.headers: dict[str, str] = {}
+        self.header_bytes = 0
+        self.body = bytearray()
+
+    def on_message_begin(self) -> None:
+        self._reset()
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+        if len(self.url) > MAX_URL:
+            raise ProtocolError("URL too long", http_status=414)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.header_bytes += len(name) + len(value) + 4
+        if self.header_bytes > MAX_HEADER_BYTES or len(self.headers) >= MAX_HEADERS:
+            raise ProtocolError("request headers too large", http_status=431)
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        self.headers[key] = f"{self.headers[key]}, {text}" if key in self.headers else text
+
+    def on_body(self, body: bytes) -> None:
+        self.body += body
+        if len(self.body) > MAX_BODY:
+            raise ProtocolError("request body too large", http_status=413)
+
+    def on_message_complete(self) -> None:
+        self.owner._complete(self)
+
+
+class HttpRequestParser:
+    __slots__ = ("_builder", "_parser", "_ready", "_dead", "_pending")
+
+    def __init__(self) -> None:
+        self._builder = _Builder(self)
+        self._parser = httptools.HttpRequestParser(self._builder)
+        self._ready: deque[HttpRequest] = deque()
+        self._dead = False
+        self._pending = 0  # bytes of the request being parsed
+
+    @property
+    def pending_bytes(self) -> int:
+        return self._pending
+
+    def feed(self, data: bytes) -> None:
+        if self._dead:
+            raise ProtocolError("connection is closing")
+        self._pending += len(data)
+        try:
+            self._parser.feed_data(data)
+        except ProtocolError:
+            self._dead = True
+            raise
+        except httptools.HttpParserUpgrade:
+            self._dead = True
+            raise ProtocolError("protocol upgrade is not supported", http_status=501) from None
+        except httptools.HttpParserError as exc:
+            self._dead = True
+            cause = exc.__context__
+            if isinstance(cause, ProtocolError):  # raised inside one of our callbacks
+                raise cause from None
+            raise ProtocolError(f"malformed HTTP request: {exc}") from None
+        if self._pending > MAX_URL + MAX_HEADER_BYTES + MAX_BODY:
+            self._dead = True
+            raise ProtocolError("request too large", http_status=413)
+
+    def _complete(self, builder: _Builder) -> None:
+        self._pending = 0
+        parser = self._parser
+        target = builder.url.decode("latin-1")
+        parts = urlsplit(target)
+        query: dict[str, str] = {}
+        duplicates = []
+        for key, value in parse_query(parts.query):
+            if key in query:
+                duplicates.append(key)
+            query[key] = value
+        self._ready.append(
+            HttpRequest(
+                method=parser.get_method().decode("latin-1"),
+                target=target,
+                path=parts.path or "/",
+                query=query,
+                headers=builder.headers,
+                version=parser.get_http_version(),
+                keep_alive=parser.should_keep_alive(),
+                body=bytes(builder.body),
+                duplicate_params=tuple(duplicates),
+            )
+        )
+
+    def next_request(self) -> HttpRequest | None:
+        return self._ready.popleft() if self._ready else None
+
+
+def parse_query(query: str) -> list[tuple[str, str]]:
+    """Percent-decode a query string.  '+' stays '+': "x=3+4j" means the complex number,
+    and no parameter of ours has a meaningful space."""
+    pairs = []
+    for item in query.split("&"):
+        if item:
+            key, _, value = item.partition("=")
+            pairs.append((unquote(key, errors="replace"), unquote(value, errors="replace")))
+    return pairs
+
+
+def http_response(
+    status: int,
+    body: bytes | str | dict,
+    *,
+    content_type: str = "application/json",
+    keep_alive: bool = True,
+    version: str = "1.1",
+    extra_headers: tuple[tuple[str, str], ...] = (),
+    head: bool = False,
+) -> bytes:
+    """Encode one response.  A dict body is sent as JSON."""
+    if isinstance(body, dict):
+        body = json.dumps(body, separators=(",", ":")).encode()
+    elif isinstance(body, str):
+        body = body.encode()
+    lines = [f"HTTP/{version} {status} {REASONS.get(status, 'Unknown')}", f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
+    if not keep_alive:
+        lines.append("Connection: close")
+    elif version == "1.0":
+        lines.append("Connection: keep-alive")
+    lines.extend(f"{k}: {v}" for k, v in extra_headers)
+    head_bytes = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    return head_bytes if head else head_bytes + body
+
+
+def is_http_start(first_line: bytes) -> bool:
+    """Does this first line (without CRLF) look like an HTTP/1.x request line?"""
+    parts = first_line.split(b" ")
+    return len(parts) == 3 and parts[2].startswith(b"HTTP/1.") and parts[0].isalpha() and parts[0].isupper()

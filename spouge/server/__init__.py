@@ -1,0 +1,1 @@
+"""Server layer: connections, the command table, inline-or-pool dispatch, cache, limits, metrics."""

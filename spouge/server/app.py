@@ -1,0 +1,298 @@
+"""The server: listening sockets, accepting, limits, compute dispatch, shutdown.
+
+Theory of operation:
+- One ``EventLoop`` per process.  Listening sockets are registered with
+  ``_on_acceptable``, which accepts up to ``ACCEPT_BATCH`` connections per
+  event.  EMFILE/ENFILE pause accepting for ``EMFILE_BACKOFF`` seconds instead
+  of spinning on a listener that stays readable.
+- At ``max_clients`` a new connection is still accepted, answered with
+  ``-ERR max number of clients reached`` (or 503 if its first bytes are HTTP),
+  and closed.  At most ``MAX_REJECTING`` such sockets are kept waiting for
+  their first bytes; past that they are closed at once.
+- ``compute`` is the one road to a number: validate -> cache -> inline (cost
+  below compute.INLINE_COST_LIMIT) or the process pool -> callback.
+- SIGTERM/SIGINT: stop accepting, read and answer what each connection has
+  already sent, close; exit 0 when all are closed or ``drain_timeout`` passes.
+  A second signal exits at once (status 1).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import resource
+import signal
+import socket
+import time
+from dataclasses import dataclass
+
+from ..loop import EventLoop
+from ..protocol import resp
+from ..protocol.http import http_response, is_http_start
+from ..protocol.redis import UNAUTHENTICATED_LIMITS, DEFAULT_LIMITS
+from . import compute as compute_mod
+from .compute import ComputeError, ResultCache
+from .connection import Connection
+from .metrics import Metrics
+from .pool import ComputePool, Overloaded
+
+log = logging.getLogger("spouge.server")
+
+ACCEPT_BATCH = 64
+EMFILE_BACKOFF = 0.1
+MAX_REJECTING = 64
+REJECT_WAIT = 1.0
+
+
+@dataclass
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 7342
+    idle_timeout: float = 300.0
+    request_timeout: float = 10.0
+    compute_timeout: float = 30.0
+    drain_timeout: float = 10.0
+    max_clients: int = 10000
+    max_digits: int = 10000
+    cache_size: int = 10000
+    jobs: int = os.cpu_count() or 1
+    reuse_port: bool = False
+    backlog: int = 4096
+
+
+class Server:
+    def __init__(self, config: Config, loop: EventLoop | None = None, listener: socket.socket | None = None) -> None:
+        self.config = config
+        self.loop = loop or EventLoop()
+        self.metrics = Metrics()
+        self.cache = ResultCache(config.cache_size)
+        self.connections: set[Connection] = set()
+        self.rejecting = 0
+        self.draining = False
+        self.exit_code = 0
+        self.started = time.monotonic()
+        self.unauthenticated_limits = DEFAULT_LIMITS
+        self._raise_fd_limit()
+        self.listener = listener or self._listen()
+        self.listener.setblocking(False)
+        self.address = self.listener.getsockname()
+        self.pool = ComputePool(self.loop, config.jobs, config.compute_timeout) if config.jobs > 0 else None
+        self.loop.add_reader(self.listener, self._on_acceptable)
+
+    # --- set-up --------------------------------------------------------------
+    def _raise_fd_limit(self) -> None:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = self.config.max_clients + MAX_REJECTING + 2 * self.config.jobs + 64
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+            except (ValueError, OSError):
+                new = soft
+            if new < wanted:
+                log.warning("open-file limit %d is below what --max-clients %d needs (%d)", new, self.config.max_clients, wanted)
+
+    def _listen(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if self.config.reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((self.config.host, self.config.port))
+        sock.listen(self.config.backlog)
+        return sock
+
+    # --- accepting -------------------------------------------------------------
+    def _on_acceptable(self, listener: socket.socket) -> None:
+        for _ in range(ACCEPT_BATCH):
+            try:
+                sock, addr = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    log.warning("accept: %s; pausing accepts for %.1f s", os.strerror(exc.errno), EMFILE_BACKOFF)
+                    self.loop.remove_reader(listener)
+                    self.loop.call_later(EMFILE_BACKOFF, self._resume_accepting)
+                    return
+                if exc.errno in (errno.ECONNABORTED, errno.EPROTO):
+                    continue
+                raise
+            sock.setblocking(False)
+            if len(self.connections) >= self.config.max_clients:
+                self._reject(sock)
+                continue
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+            self.metrics.connections_total += 1
+            self.connections.add(Connection(self, sock, addr))
+
+    def _resume_accepting(self) -> None:
+        if not self.draining:
+            self.loop.add_reader(self.listener, self._on_acceptable)
+
+    def _reject(self, sock: socket.socket) -> None:
+        """Over --max-clients: answer in the client's dialect if it speaks soon, then close."""
+        self.metrics.rejected_connections += 1
+        if self.rejecting >= MAX_REJECTING:
+            sock.close()
+            return
+        self.rejecting += 1
+        state = {"done": False}
+
+        def finish(_sock=None, timed_out: bool = False) -> None:
+            if state["done"]:
+                return
+            state["done"] = True
+            self.rejecting -= 1
+            self.loop.forget(sock)
+            self.loop.cancel(timer)
+            first = b""
+            if not timed_out:
+                try:
+                    first = sock.recv(4096)
+                except OSError:
+                    pass
+            if is_http_start(first.split(b"\n")[0].rstrip(b"\r")):
+                reply = http_response(503, {"error": "max number of clients reached", "status": 503}, keep_alive=False)
+            else:
+                reply = resp.error("ERR max number of clients reached")
+            try:
+                sock.send(reply)
+            except OSError:
+                pass
+            sock.close()
+
+        timer = self.loop.call_later(REJECT_WAIT, finish, None, True)
+        self.loop.add_reader(sock, finish)
+
+    def connection_closed(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        if self.draining and not self.connections:
+            self.loop.stop()
+
+    def authenticated(self, conn: Connection) -> bool:
+        return True
+
+    # --- computing ---------------------------------------------------------------
+    def compute(self, conn: Connection, slot, function: str, x: str, digits: str | None, reply) -> None:
+        try:
+            job = compute_mod.prepare(function, x, digits, self.config.max_digits)
+        except ComputeError as exc:
+            reply(exc)
+            return
+        cached = self.cache.get(job.key)
+        if cached is not None:
+            reply(cached if cached["x"] == job.x else {**cached, "x": job.x})
+            return
+        if job.cost <= compute_mod.INLINE_COST_LIMIT or self.pool is None:
+            try:
+                outcome = compute_mod.run(function, job.x, job.digits)
+            except ComputeError as exc:
+                reply(exc)
+                return
+            self.cache.put(job.key, outcome)
+            reply(outcome)
+            return
+
+        def done(outcome) -> None:
+            if not isinstance(outcome, ComputeError):
+                self.cache.put(job.key, outcome)
+            reply(outcome)
+
+        try:
+            slot.job = self.pool.submit((function, job.x, job.digits), done)
+        except Overloaded as exc:
+            reply(ComputeError("overloaded", f"server overloaded: {exc}"))
+
+    # --- introspection -------------------------------------------------------------
+    def uptime(self) -> float:
+        return time.monotonic() - self.started
+
+    def _gauges(self) -> dict[str, tuple[str, float]]:
+        pool = self.pool
+        return {
+            "spouge_connections_open": ("Open client connections.", len(self.connections)),
+            "spouge_cache_hits_total": ("Result cache hits.", self.cache.hits),
+            "spouge_cache_misses_total": ("Result cache misses.", self.cache.misses),
+            "spouge_cache_entries": ("Results held in the cache.", len(self.cache)),
+            "spouge_pool_queue_length": ("Computations waiting for a worker.", len(pool.queue) if pool else 0),
+            "spouge_pool_busy_workers": ("Workers computing now.", pool.busy if pool else 0),
+            "spouge_pool_workers": ("Worker processes.", len(pool.workers) if pool else 0),
+            "spouge_pool_timeouts_total": ("Computations killed at --compute-timeout.", pool.stats["timeouts"] if pool else 0),
+            "spouge_pool_crashes_total": ("Worker processes that died.", pool.stats["crashes"] if pool else 0),
+            "spouge_uptime_seconds": ("Seconds since start.", round(self.uptime(), 3)),
+        }
+
+    def metrics_text(self) -> str:
+        return self.metrics.render(self._gauges())
+
+    def info_text(self) -> str:
+        g = self._gauges()
+        pool = self.pool
+        lines = [
+            "# Server", f"spouge_version:{__import__('spouge').__version__}", f"process_id:{os.getpid()}",
+            f"tcp_port:{self.address[1]}", f"uptime_in_seconds:{int(self.uptime())}", "",
+            "# Clients", f"connected_clients:{len(self.connections)}", f"maxclients:{self.config.max_clients}",
+            f"rejected_connections:{self.metrics.rejected_connections}", "",
+            "# Stats", f"total_connections_received:{self.metrics.connections_total}",
+            f"total_commands_processed:{self.metrics.total_requests}", f"protocol_errors:{self.metrics.protocol_errors}", "",
+            "# Cache", f"cache_entries:{len(self.cache)}", f"cache_size:{self.config.cache_size}",
+            f"cache_hits:{self.cache.hits}", f"cache_misses:{self.cache.misses}", "",
+            "# Pool", f"pool_workers:{g['spouge_pool_workers'][1]}", f"pool_busy:{g['spouge_pool_busy_workers'][1]}",
+            f"pool_queue:{g['spouge_pool_queue_length'][1]}",
+            f"pool_completed:{pool.stats['completed'] if pool else 0}", f"pool_timeouts:{pool.stats['timeouts'] if pool else 0}",
+            f"pool_crashes:{pool.stats['crashes'] if pool else 0}",
+        ]
+        return "\r\n".join(lines) + "\r\n"
+
+    # --- running and stopping --------------------------------------------------------
+    def install_signal_handlers(self) -> None:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self.loop.add_signal_handler(signum, self.on_stop_signal)
+
+    def on_stop_signal(self) -> None:
+        if self.draining:
+            log.warning("second stop signal: exiting now")
+            os._exit(1)
+        log.info("stopping: answering what %d connections have sent", len(self.connections))
+        self.begin_drain()
+
+    def begin_drain(self) -> None:
+        self.draining = True
+        self.loop.forget(self.listener)
+        self.listener.close()
+        for conn in list(self.connections):
+            conn.drain()
+        if not self.connections:
+            self.loop.stop()
+            return
+        self.loop.call_later(self.config.drain_timeout, self._drain_expired)
+
+    def _drain_expired(self) -> None:
+        log.warning("drain timeout: closing %d connections", len(self.connections))
+        for conn in list(self.connections):
+            conn.close()
+        self.loop.stop()
+
+    def serve_forever(self) -> int:
+        log.info("spouge listening on %s:%d (pid %d)", self.address[0], self.address[1], os.getpid())
+        try:
+            self.loop.run()
+        finally:
+            self.close()
+        return self.exit_code
+
+    def close(self) -> None:
+        for conn in list(self.connections):
+            conn.close()
+        if self.pool is not None:
+            self.pool.close()
+        try:
+            self.listener.close()
+        except OSError:
+            pass
+        self.loop.close()

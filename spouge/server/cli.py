@@ -1,0 +1,106 @@
+"""`spouge serve`: the server's command-line options and process start-up (including --workers)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+
+from .app import Config, Server
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="run the network server (RESP, inline and HTTP on one port)",
+        description="Answer FACTORIAL/GAMMA/LGAMMA over RESP (redis-cli, redis-py), inline commands "
+        "(telnet, nc) and HTTP (curl, browsers) on one port, from one selectors loop per process.",
+        epilog="examples: redis-cli -p 7342 FACTORIAL 100 50 | curl 'localhost:7342/v1/gamma?x=0.5&digits=30'",
+    )
+    d = Config()
+    p.add_argument("--host", default=d.host, help="address to bind (default %(default)s: loopback only)")
+    p.add_argument("--port", type=int, default=d.port, help="TCP port (default %(default)s)")
+    p.add_argument("--workers", type=int, default=1, help="server processes, each with its own loop and SO_REUSEPORT socket (default 1)")
+    p.add_argument("--jobs", type=int, default=d.jobs, help="compute worker processes per server process (default: cores = %(default)s; 0: compute everything inline)")
+    p.add_argument("--max-clients", type=int, default=d.max_clients, help="open connections per process (default %(default)s)")
+    p.add_argument("--max-digits", type=int, default=d.max_digits, help="largest digits a request may ask for (default %(default)s)")
+    p.add_argument("--cache-size", type=int, default=d.cache_size, help="results kept in the LRU cache (default %(default)s; 0 disables)")
+    p.add_argument("--idle-timeout", type=float, default=d.idle_timeout, help="seconds before an idle connection is closed (default %(default)s)")
+    p.add_argument("--request-timeout", type=float, default=d.request_timeout, help="seconds to finish sending one request once it starts (default %(default)s)")
+    p.add_argument("--compute-timeout", type=float, default=d.compute_timeout, help="seconds one computation may take (default %(default)s)")
+    p.add_argument("--drain-timeout", type=float, default=d.drain_timeout, help="seconds to finish in-flight requests on SIGTERM/SIGINT (default %(default)s)")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"], help="stderr log level (default %(default)s)")
+    p.set_defaults(run=run)
+
+
+def _check(args) -> str | None:
+    checks = [
+        (1 <= args.port <= 65535 or args.port == 0, "--port must be 0..65535"),
+        (args.workers >= 1, "--workers must be at least 1"),
+        (args.jobs >= 0, "--jobs must be at least 0"),
+        (args.max_clients >= 1, "--max-clients must be at least 1"),
+        (1 <= args.max_digits <= 100000, "--max-digits must be 1..100000"),
+        (args.cache_size >= 0, "--cache-size must be at least 0"),
+        (min(args.idle_timeout, args.request_timeout, args.compute_timeout, args.drain_timeout) > 0, "timeouts must be positive"),
+    ]
+    return next((message for ok, message in checks if not ok), None)
+
+
+def run(args) -> int:
+    problem = _check(args)
+    if problem:
+        print(f"spouge: error: {problem}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    config = Config(
+        host=args.host, port=args.port, idle_timeout=args.idle_timeout, request_timeout=args.request_timeout,
+        compute_timeout=args.compute_timeout, drain_timeout=args.drain_timeout, max_clients=args.max_clients,
+        max_digits=args.max_digits, cache_size=args.cache_size, jobs=args.jobs, reuse_port=args.workers > 1,
+    )
+    if args.workers == 1:
+        return _serve(config)
+    return _supervise(config, args.workers)
+
+
+def _serve(config: Config) -> int:
+    try:
+        server = Server(config)
+    except OSError as exc:
+        print(f"spouge: error: cannot listen on {config.host}:{config.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    server.install_signal_handlers()
+    return server.serve_forever()
+
+
+def _supervise(config: Config, workers: int) -> int:
+    """Fork N server processes (each binds its own SO_REUSEPORT socket); forward stop signals."""
+    children = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(_serve(config))
+        children.append(pid)
+    stopping = {"count": 0}
+
+    def forward(signum, frame) -> None:
+        stopping["count"] += 1
+        for pid in children:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    status = 0
+    for pid in children:
+        while True:
+            try:
+                _, code = os.waitpid(pid, 0)
+                break
+            except InterruptedError:
+                continue
+        status = status or os.waitstatus_to_exitcode(code)
+    return status

@@ -1,0 +1,198 @@
+"""The command table: what each request means, for both dialects.
+
+Owns: the RESP/inline commands (FACTORIAL, GAMMA, LGAMMA, PING, ECHO, INFO,
+QUIT, COMMAND, CLIENT), the HTTP routes (/v1/<function>, /health, /metrics),
+and how an outcome becomes a reply in each dialect.
+
+A handler gets (server, conn, slot, request) and must eventually call
+``conn.complete(slot, reply_bytes, status)`` exactly once: at once for cheap
+answers, later for pooled computations.  ``status`` is a short label for the
+metrics ("ok", "error", "400", ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..protocol import Command, HttpRequest, http_response, resp
+from .compute import ComputeError
+
+REDIS_COMMANDS: dict[str, tuple[Callable, int, int]] = {}  # name -> (handler, min args, max args)
+
+
+def redis_command(name: str, min_args: int, max_args: int):
+    def register(fn: Callable) -> Callable:
+        REDIS_COMMANDS[name] = (fn, min_args, max_args)
+        return fn
+
+    return register
+
+
+def _text(arg: bytes, what: str) -> str:
+    try:
+        return arg.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ComputeError("bad_request", f"{what} is not valid UTF-8") from None
+
+
+def _resp_outcome(outcome) -> tuple[bytes, str]:
+    if isinstance(outcome, ComputeError):
+        return resp.error(f"ERR {outcome.message}"), "error"
+    return resp.bulk(outcome["value"]), "ok"
+
+
+def handle_redis(server, conn, slot, command: Command) -> None:
+    entry = REDIS_COMMANDS.get(command.name)
+    if entry is None:
+        preview = " ".join(f"'{a[:40].decode('utf-8', 'replace')}'" for a in command.args[:3])
+        name = command.name[:64]
+        conn.complete(slot, resp.error(f"ERR unknown command '{name}', with args beginning with: {preview}"), "error")
+        return
+    handler, low, high = entry
+    if not low <= len(command.args) <= high:
+        conn.complete(slot, resp.error(f"ERR wrong number of arguments for '{command.name.lower()}' command"), "error")
+        return
+    handler(server, conn, slot, command.args)
+
+
+def _compute_command(function: str):
+    def handler(server, conn, slot, args) -> None:
+        try:
+            x = _text(args[0], "x")
+            digits = _text(args[1], "digits") if len(args) > 1 else None
+        except ComputeError as exc:
+            conn.complete(slot, *_resp_outcome(exc))
+            return
+        server.compute(conn, slot, function, x, digits, lambda outcome: conn.complete(slot, *_resp_outcome(outcome)))
+
+    return handler
+
+
+for _name in ("factorial", "gamma", "lgamma"):
+    redis_command(_name.upper(), 1, 2)(_compute_command(_name))
+
+
+@redis_command("PING", 0, 1)
+def _ping(server, conn, slot, args) -> None:
+    conn.complete(slot, resp.bulk(args[0]) if args else resp.PONG, "ok")
+
+
+@redis_command("ECHO", 1, 1)
+def _echo(server, conn, slot, args) -> None:
+    conn.complete(slot, resp.bulk(args[0]), "ok")
+
+
+@redis_command("INFO", 0, 1)
+def _info(server, conn, slot, args) -> None:
+    conn.complete(slot, resp.bulk(server.info_text()), "ok")
+
+
+@redis_command("QUIT", 0, 0)
+def _quit(server, conn, slot, args) -> None:
+    conn.close_after_reply(slot)
+    conn.complete(slot, resp.OK, "ok")
+
+
+#: COMMAND's per-command entries, as Redis 2.8+ describes them: name, arity
+#: (negative: at least), flags, first key, last key, step.
+_ARITY = {"FACTORIAL": -2, "GAMMA": -2, "LGAMMA": -2, "PING": -1, "ECHO": 2, "INFO": -1, "QUIT": -1, "COMMAND": -1, "CLIENT": -2}
+
+
+def _command_entry(name: str) -> bytes:
+    flags = [resp.simple("readonly"), resp.simple("fast" if name in ("PING", "ECHO") else "loading")]
+    return resp.array([resp.bulk(name.lower()), resp.integer(_ARITY.get(name, -1)), resp.array(flags), resp.integer(0), resp.integer(0), resp.integer(0)])
+
+
+@redis_command("COMMAND", 0, 1024)
+def _command(server, conn, slot, args) -> None:
+    sub = args[0].decode("latin-1").upper() if args else ""
+    names = sorted(REDIS_COMMANDS)
+    if sub == "":
+        reply = resp.array([_command_entry(n) for n in names])
+    elif sub == "COUNT":
+        reply = resp.integer(len(names))
+    elif sub == "LIST":
+        reply = resp.array([resp.bulk(n.lower()) for n in names])
+    elif sub == "INFO":
+        wanted = [a.decode("latin-1").upper() for a in args[1:]] or names
+        reply = resp.array([_command_entry(n) if n in REDIS_COMMANDS else resp.NULL for n in wanted])
+    elif sub == "DOCS":  # redis-cli asks for these to show hints; we have none to add
+        reply = resp.array([])
+    else:
+        reply = resp.error(f"ERR unknown subcommand '{sub[:40]}'. Try COMMAND HELP.")
+    conn.complete(slot, reply, "ok")
+
+
+@redis_command("CLIENT", 1, 8)
+def _client(server, conn, slot, args) -> None:
+    sub = args[0].decode("latin-1").upper()
+    if sub in ("SETINFO", "SETNAME"):  # redis-py sends SETINFO on connect
+        if sub == "SETNAME" and len(args) == 2:
+            conn.name = args[1][:128]
+        reply = resp.OK
+    elif sub == "GETNAME":
+        reply = resp.bulk(conn.name) if conn.name else resp.NULL
+    elif sub == "ID":
+        reply = resp.integer(conn.id)
+    else:
+        reply = resp.error(f"ERR unknown subcommand '{sub[:40]}'")
+    conn.complete(slot, reply, "ok" if reply[:1] != b"-" else "error")
+
+
+# --- HTTP --------------------------------------------------------------------
+ROUTES = {f"/v1/{name}": name for name in ("factorial", "gamma", "lgamma")}
+ALLOWED_PARAMS = {"x", "digits"}
+
+
+def _json_error(status: int, message: str, request: HttpRequest, keep_alive: bool | None = None) -> bytes:
+    return http_response(
+        status, {"error": message, "status": status},
+        keep_alive=request.keep_alive if keep_alive is None else keep_alive,
+        version=request.version, head=request.method == "HEAD",
+    )
+
+
+def handle_http(server, conn, slot, request: HttpRequest) -> None:
+    if not request.keep_alive:
+        conn.close_after_reply(slot)
+    path = request.path
+    head = request.method == "HEAD"
+    if path not in ROUTES and path not in ("/health", "/metrics"):
+        conn.complete(slot, _json_error(404, f"no route {path[:200]}", request), "404")
+        return
+    if request.method not in ("GET", "HEAD"):
+        body = http_response(405, {"error": f"method {request.method} not allowed on {path}", "status": 405},
+                             keep_alive=request.keep_alive, version=request.version, extra_headers=(("Allow", "GET, HEAD"),))
+        conn.complete(slot, body, "405")
+        return
+    if path == "/health":
+        status = 503 if server.draining else 200
+        body = {"status": "draining" if server.draining else "ok", "uptime_seconds": round(server.uptime(), 3)}
+        conn.complete(slot, http_response(status, body, keep_alive=request.keep_alive, version=request.version, head=head), str(status))
+        return
+    if path == "/metrics":
+        text = server.metrics_text()
+        conn.complete(slot, http_response(200, text, content_type="text/plain; version=0.0.4; charset=utf-8",
+                                          keep_alive=request.keep_alive, version=request.version, head=head), "200")
+        return
+    function = ROUTES[path]
+    query = request.query
+    if request.duplicate_params:
+        conn.complete(slot, _json_error(400, f"parameter {request.duplicate_params[0]!r} given twice", request), "400")
+        return
+    unknown = sorted(set(query) - ALLOWED_PARAMS)
+    if unknown:
+        conn.complete(slot, _json_error(400, f"unknown parameter {unknown[0][:50]!r} (expected x and digits)", request), "400")
+        return
+    if "x" not in query:
+        conn.complete(slot, _json_error(400, "missing parameter x", request), "400")
+        return
+
+    def reply(outcome) -> None:
+        if isinstance(outcome, ComputeError):
+            status = outcome.http_status
+            conn.complete(slot, _json_error(status, outcome.message, request), str(status))
+        else:
+            conn.complete(slot, http_response(200, outcome, keep_alive=request.keep_alive, version=request.version, head=head), "200")
+
+    server.compute(conn, slot, function, query["x"], query.get("digits"), reply)

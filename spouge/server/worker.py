@@ -1,0 +1,57 @@
+"""A compute worker process: read a job from the inherited socket, compute it, write the outcome.
+
+Runs ``compute.run``; protocol: 4-byte big-endian length + pickle each way.
+Exits when the parent closes the socket (EOF).  Ignores SIGINT/SIGTERM: the
+parent owns shutdown and kills workers it no longer wants.
+"""
+
+from __future__ import annotations
+
+import pickle
+import signal
+import socket
+import struct
+import sys
+
+HEADER = struct.Struct(">I")
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
+    chunks, remaining = [], size
+    while remaining:
+        chunk = sock.recv(remaining)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def main(fd: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    from .compute import ComputeError, run
+
+    sock = socket.socket(fileno=fd)
+    sock.setblocking(True)
+    while True:
+        header = _recv_exact(sock, HEADER.size)
+        if header is None:
+            return
+        (size,) = HEADER.unpack(header)
+        payload = _recv_exact(sock, size)
+        if payload is None:
+            return
+        function, x, digits = pickle.loads(payload)
+        try:
+            outcome = run(function, x, digits)
+        except ComputeError as exc:
+            outcome = exc
+        except Exception as exc:  # a bug must not kill the worker silently
+            outcome = ComputeError("internal", f"{type(exc).__name__}: {exc}")
+        data = pickle.dumps(outcome)
+        sock.sendall(HEADER.pack(len(data)) + data)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
