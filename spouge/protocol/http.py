@@ -94,13 +94,16 @@ class _Builder:
 
 
 class HttpRequestParser:
-    __slots__ = ("_builder", "_parser", "_ready", "_dead", "_pending")
+    __slots__ = ("_builder", "_parser", "_ready", "_dead", "_pending", "_finished")
 
     def __init__(self) -> None:
         self._builder = _Builder(self)
         self._parser = httptools.HttpRequestParser(self._builder)
+        # bytes after a "Connection: close" request are ignored, not an error
+        self._parser.set_dangerous_leniencies(lenient_data_after_close=True)
         self._ready: deque[HttpRequest] = deque()
         self._dead = False
+        self._finished = False  # a request without keep-alive was read: nothing after it counts
         self._pending = 0  # bytes of the request being parsed
 
     @property
@@ -110,6 +113,8 @@ class HttpRequestParser:
     def feed(self, data: bytes) -> None:
         if self._dead:
             raise ProtocolError("connection is closing")
+        if self._finished:
+            return
         self._pending += len(data)
         try:
             self._parser.feed_data(data)
@@ -125,13 +130,18 @@ class HttpRequestParser:
             if isinstance(cause, ProtocolError):  # raised inside one of our callbacks
                 raise cause from None
             raise ProtocolError(f"malformed HTTP request: {exc}") from None
+        if self._finished:
+            self._pending = 0
         if self._pending > MAX_URL + MAX_HEADER_BYTES + MAX_BODY:
             self._dead = True
             raise ProtocolError("request too large", http_status=413)
 
     def _complete(self, builder: _Builder) -> None:
         self._pending = 0
+        if self._finished:
+            return
         parser = self._parser
+        self._finished = not parser.should_keep_alive()
         target = builder.url.decode("latin-1")
         parts = urlsplit(target)
         query: dict[str, str] = {}

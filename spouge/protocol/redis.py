@@ -215,3 +215,13 @@ class resp:
     def array(items: list[bytes]) -> bytes:
         """items are already-encoded replies."""
         return b"*%d\r\n" % len(items) + b"".join(items)
+
+    @staticmethod
+    def null(protocol: int) -> bytes:
+        return b"_\r\n" if protocol == 3 else b"$-1\r\n"
+
+    @staticmethod
+    def map(pairs: list[tuple[bytes, bytes]], protocol: int) -> bytes:
+        """A RESP3 map, or for RESP2 the flat array of keys and values Redis sends instead."""
+        flat = b"".join(k + v for k, v in pairs)
+        return (b"%%%d\r\n" % len(pairs) if protocol == 3 else b"*%d\r\n" % (2 * len(pairs))) + flat

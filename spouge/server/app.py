@@ -177,6 +177,10 @@ class Server:
     def authenticated(self, conn: Connection) -> bool:
         return True
 
+    def check_auth(self, conn: Connection, user: bytes, password: bytes) -> str | None:
+        """None if the credentials are accepted, else the error text.  Without a password set, as Redis does:"""
+        return "ERR AUTH <password> called without any password configured for the default user."
+
     # --- computing ---------------------------------------------------------------
     def compute(self, conn: Connection, slot, function: str, x: str, digits: str | None, reply) -> None:
         try:

@@ -95,7 +95,7 @@ def _quit(server, conn, slot, args) -> None:
 
 #: COMMAND's per-command entries, as Redis 2.8+ describes them: name, arity
 #: (negative: at least), flags, first key, last key, step.
-_ARITY = {"FACTORIAL": -2, "GAMMA": -2, "LGAMMA": -2, "PING": -1, "ECHO": 2, "INFO": -1, "QUIT": -1, "COMMAND": -1, "CLIENT": -2}
+_ARITY = {"FACTORIAL": -2, "GAMMA": -2, "LGAMMA": -2, "PING": -1, "ECHO": 2, "INFO": -1, "QUIT": -1, "COMMAND": -1, "CLIENT": -2, "HELLO": -1}
 
 
 def _command_entry(name: str) -> bytes:
@@ -115,12 +115,48 @@ def _command(server, conn, slot, args) -> None:
         reply = resp.array([resp.bulk(n.lower()) for n in names])
     elif sub == "INFO":
         wanted = [a.decode("latin-1").upper() for a in args[1:]] or names
-        reply = resp.array([_command_entry(n) if n in REDIS_COMMANDS else resp.NULL for n in wanted])
+        reply = resp.array([_command_entry(n) if n in REDIS_COMMANDS else resp.null(conn.protocol) for n in wanted])
     elif sub == "DOCS":  # redis-cli asks for these to show hints; we have none to add
         reply = resp.array([])
     else:
         reply = resp.error(f"ERR unknown subcommand '{sub[:40]}'. Try COMMAND HELP.")
     conn.complete(slot, reply, "ok")
+
+
+@redis_command("HELLO", 0, 6)
+def _hello(server, conn, slot, args) -> None:
+    """HELLO [protover [AUTH user pass] [SETNAME name]]: redis-py 8 opens every connection with HELLO 3."""
+    if args:
+        version = args[0].decode("latin-1")
+        if version not in ("2", "3"):
+            conn.complete(slot, resp.error("NOPROTO unsupported protocol version"), "error")
+            return
+        rest = [a for a in args[1:]]
+        while rest:
+            option = rest.pop(0).decode("latin-1").upper()
+            if option == "AUTH" and len(rest) >= 2:
+                user, password = rest.pop(0), rest.pop(0)
+                problem = server.check_auth(conn, user, password)
+                if problem:
+                    conn.complete(slot, resp.error(problem), "error")
+                    return
+            elif option == "SETNAME" and rest:
+                conn.name = rest.pop(0)[:128]
+            else:
+                conn.complete(slot, resp.error(f"ERR Syntax error in HELLO option '{option[:40]}'"), "error")
+                return
+        conn.protocol = int(version)
+    protocol = conn.protocol
+    info = [
+        (resp.bulk("server"), resp.bulk("spouge")),
+        (resp.bulk("version"), resp.bulk(__import__("spouge").__version__)),
+        (resp.bulk("proto"), resp.integer(protocol)),
+        (resp.bulk("id"), resp.integer(conn.id)),
+        (resp.bulk("mode"), resp.bulk("standalone")),
+        (resp.bulk("role"), resp.bulk("master")),
+        (resp.bulk("modules"), resp.array([])),
+    ]
+    conn.complete(slot, resp.map(info, protocol), "ok")
 
 
 @redis_command("CLIENT", 1, 8)
@@ -131,7 +167,7 @@ def _client(server, conn, slot, args) -> None:
             conn.name = args[1][:128]
         reply = resp.OK
     elif sub == "GETNAME":
-        reply = resp.bulk(conn.name) if conn.name else resp.NULL
+        reply = resp.bulk(conn.name) if conn.name else resp.null(conn.protocol)
     elif sub == "ID":
         reply = resp.integer(conn.id)
     else:

@@ -65,6 +65,7 @@ class Connection:
         self.addr = addr
         self.id = next(_ids)
         self.name: bytes | None = None
+        self.protocol = 2  # RESP version; HELLO 3 switches to RESP3
         self.parser: RedisRequestParser | HttpRequestParser | None = None
         self.handler = None
         self.first = bytearray()
@@ -191,7 +192,7 @@ class Connection:
             return
         timeout = self.server.config.idle_timeout
         remaining = self.last_activity + timeout - self.loop.time()
-        if remaining > 0 or self.slots:  # busy connections are not idle
+        if remaining > 0 or self.slots or self.request_started is not None:  # mid-request: the deadline governs
             self.idle_timer = self.loop.call_later(max(remaining, 1.0), self._check_idle)
             return
         log.debug("closing idle connection %d", self.id)
