@@ -168,6 +168,25 @@ def test_second_signal_exits_at_once():
         server.proc.send_signal(signal.SIGINT)
         assert server.proc.wait(10) == 1 and time.monotonic() - start < 5
         s.close()
+        assert _workers_of(server.proc.pid) == []
+
+
+def _workers_of(pid: int) -> list[str]:
+    time.sleep(0.5)
+    found = subprocess.run(["pgrep", "-f", f"spouge.server.worker [0-9]+ {pid}$"], capture_output=True, text=True).stdout.split()
+    return found
+
+
+def test_no_computation_outlives_a_killed_server():
+    with spouge_server("--jobs", "2", "--max-digits", "60000") as server:
+        s = server.connect()
+        s.sendall(resp_command("GAMMA", "0.3", 50000))
+        time.sleep(1.0)
+        assert len(_workers_of(server.proc.pid)) == 2
+        server.proc.kill()
+        server.proc.wait()
+        assert _workers_of(server.proc.pid) == []
+        s.close()
 
 
 def test_multiple_worker_processes():

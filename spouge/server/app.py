@@ -183,6 +183,14 @@ class Server:
 
     # --- computing ---------------------------------------------------------------
     def compute(self, conn: Connection, slot, function: str, x: str, digits: str | None, reply) -> None:
+        # The request exactly as received is a cache key of its own: a repeated
+        # request is answered without parsing.  The exact value is the second
+        # key, so "0.1" and "0.10" still share one computation.
+        raw_key = (function, x, digits)
+        cached = self.cache.get(raw_key)
+        if cached is not None:
+            reply(cached)
+            return
         try:
             job = compute_mod.prepare(function, x, digits, self.config.max_digits)
         except ComputeError as exc:
@@ -190,7 +198,9 @@ class Server:
             return
         cached = self.cache.get(job.key)
         if cached is not None:
-            reply(cached if cached["x"] == job.x else {**cached, "x": job.x})
+            outcome = cached if cached["x"] == job.x else {**cached, "x": job.x}
+            self.cache.put(raw_key, outcome)
+            reply(outcome)
             return
         if job.cost <= compute_mod.INLINE_COST_LIMIT or self.pool is None:
             try:
@@ -199,12 +209,14 @@ class Server:
                 reply(exc)
                 return
             self.cache.put(job.key, outcome)
+            self.cache.put(raw_key, outcome)
             reply(outcome)
             return
 
         def done(outcome) -> None:
             if not isinstance(outcome, ComputeError):
                 self.cache.put(job.key, outcome)
+                self.cache.put(raw_key, outcome)
             reply(outcome)
 
         try:
@@ -261,6 +273,8 @@ class Server:
     def on_stop_signal(self) -> None:
         if self.draining:
             log.warning("second stop signal: exiting now")
+            if self.pool is not None:
+                self.pool.kill_all()
             os._exit(1)
         log.info("stopping: answering what %d connections have sent", len(self.connections))
         self.begin_drain()

@@ -76,6 +76,7 @@ class Connection:
         self.paused = False
         self.closed = False
         self.closing = False  # no more requests: close once replies are flushed
+        self.batching = False  # inside process(): replies are flushed once at the end, one send()
         self.http = False
         now = self.loop.time()
         self.last_activity = now
@@ -147,6 +148,23 @@ class Connection:
     def process(self) -> None:
         """Handle every complete request buffered, as far as backpressure allows."""
         parser, handler, server = self.parser, self.handler, self.server
+        self.batching = True
+        try:
+            self._process_requests(parser, handler, server)
+        finally:
+            self.batching = False
+        if self.closed:
+            return
+        if self.slots and self.slots[0].data is not None:
+            self._flush_slots()
+        if self.closed:
+            return
+        if parser.pending_bytes:
+            self._arm_deadline()
+        else:
+            self.request_started = None
+
+    def _process_requests(self, parser, handler, server) -> None:
         while not self.closing and not self.closed:
             if len(self.slots) >= MAX_IN_FLIGHT or self.out_bytes > HIGH_WATER:
                 self._pause_reading()
@@ -162,12 +180,6 @@ class Connection:
             slot = Slot(getattr(request, "name", None) or getattr(request, "path", "?"), self.loop.time())
             self.slots.append(slot)
             handler(server, self, slot, request)
-        if self.closed:
-            return
-        if parser.pending_bytes:
-            self._arm_deadline()
-        else:
-            self.request_started = None
 
     # --- timers ----------------------------------------------------------------
     def _arm_deadline(self) -> None:
@@ -209,7 +221,7 @@ class Connection:
         slot.data = data
         slot.job = None
         self.server.metrics.observe(slot.command, status, self.loop.time() - slot.started)
-        if self.slots and self.slots[0] is slot:
+        if not self.batching and self.slots and self.slots[0] is slot:
             self._flush_slots()
 
     def _flush_slots(self) -> None:

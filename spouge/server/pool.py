@@ -82,7 +82,7 @@ class ComputePool:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in [os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), env.get("PYTHONPATH", "")] if p)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "spouge.server.worker", str(child.fileno())],
+            [sys.executable, "-m", "spouge.server.worker", str(child.fileno()), str(os.getpid())],
             pass_fds=[child.fileno()],
             stdin=subprocess.DEVNULL,
             env=env,
@@ -206,6 +206,14 @@ class ComputePool:
         if not self.closed:
             self._spawn()
             self._dispatch()
+
+    def kill_all(self) -> None:
+        """Immediate exit path: SIGKILL every worker, wait for nothing."""
+        for worker in self.workers:
+            try:
+                worker.proc.kill()
+            except ProcessLookupError:
+                pass
 
     def close(self) -> None:
         self.closed = True

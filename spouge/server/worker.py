@@ -1,12 +1,14 @@
 """A compute worker process: read a job from the inherited socket, compute it, write the outcome.
 
 Runs ``compute.run``; protocol: 4-byte big-endian length + pickle each way.
-Exits when the parent closes the socket (EOF).  Ignores SIGINT/SIGTERM: the
+Exits when the parent closes the socket (EOF), and is killed by the kernel
+if the parent dies (PR_SET_PDEATHSIG), so no computation outlives its server.  Ignores SIGINT/SIGTERM: the
 parent owns shutdown and kills workers it no longer wants.
 """
 
 from __future__ import annotations
 
+import os
 import pickle
 import signal
 import socket
@@ -27,9 +29,24 @@ def _recv_exact(sock: socket.socket, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def main(fd: int) -> None:
+def _die_with_parent() -> None:
+    """Linux: have the kernel SIGKILL us if the server dies (SIGKILL, os._exit), mid-computation or not."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: EOF on the socket still ends us between jobs
+        pass
+
+
+def main(fd: int, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent died before we could ask
+        return
     from .compute import ComputeError, run
 
     sock = socket.socket(fileno=fd)
@@ -54,4 +71,4 @@ def main(fd: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    main(int(sys.argv[1]), int(sys.argv[2]))
