@@ -143,10 +143,13 @@ class HttpRequestParser:
         parser = self._parser
         self._finished = not parser.should_keep_alive()
         target = builder.url.decode("latin-1")
-        parts = urlsplit(target)
+        path, _, query_text = target.partition("?")
+        path = path.partition("#")[0]
+        if "://" in path:  # absolute-form target (a proxy-style request line)
+            path = urlsplit(target).path
         query: dict[str, str] = {}
         duplicates = []
-        for key, value in parse_query(parts.query):
+        for key, value in parse_query(query_text.partition("#")[0]):
             if key in query:
                 duplicates.append(key)
             query[key] = value
@@ -154,7 +157,7 @@ class HttpRequestParser:
             HttpRequest(
                 method=parser.get_method().decode("latin-1"),
                 target=target,
-                path=parts.path or "/",
+                path=path or "/",
                 query=query,
                 headers=builder.headers,
                 version=parser.get_http_version(),

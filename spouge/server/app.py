@@ -32,7 +32,7 @@ from ..protocol import resp
 from ..protocol.http import http_response, is_http_start
 from ..protocol.redis import UNAUTHENTICATED_LIMITS, DEFAULT_LIMITS
 from . import compute as compute_mod
-from .compute import ComputeError, ResultCache
+from .compute import ComputeError, ReplyCache, ResultCache
 from .connection import Connection
 from .metrics import Metrics
 from .pool import ComputePool, Overloaded
@@ -67,6 +67,7 @@ class Server:
         self.loop = loop or EventLoop()
         self.metrics = Metrics()
         self.cache = ResultCache(config.cache_size)
+        self.replies = ReplyCache(config.cache_size, self.cache)
         self.connections: set[Connection] = set()
         self.rejecting = 0
         self.draining = False

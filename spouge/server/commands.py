@@ -57,13 +57,25 @@ def handle_redis(server, conn, slot, command: Command) -> None:
 
 def _compute_command(function: str):
     def handler(server, conn, slot, args) -> None:
+        key = (function, args, conn.protocol)
+        cached = server.replies.get(key)
+        if cached is not None:
+            conn.complete(slot, cached, "ok")
+            return
         try:
             x = _text(args[0], "x")
             digits = _text(args[1], "digits") if len(args) > 1 else None
         except ComputeError as exc:
             conn.complete(slot, *_resp_outcome(exc))
             return
-        server.compute(conn, slot, function, x, digits, lambda outcome: conn.complete(slot, *_resp_outcome(outcome)))
+
+        def reply(outcome) -> None:
+            data, status = _resp_outcome(outcome)
+            if status == "ok":
+                server.replies.put(key, data)
+            conn.complete(slot, data, status)
+
+        server.compute(conn, slot, function, x, digits, reply)
 
     return handler
 
@@ -191,6 +203,11 @@ def _json_error(status: int, message: str, request: HttpRequest, keep_alive: boo
 def handle_http(server, conn, slot, request: HttpRequest) -> None:
     if not request.keep_alive:
         conn.close_after_reply(slot)
+    key = (request.method, request.target, request.keep_alive, request.version)
+    cached = server.replies.get(key)
+    if cached is not None:
+        conn.complete(slot, cached, "200")
+        return
     path = request.path
     head = request.method == "HEAD"
     if path not in ROUTES and path not in ("/health", "/metrics"):
@@ -229,6 +246,8 @@ def handle_http(server, conn, slot, request: HttpRequest) -> None:
             status = outcome.http_status
             conn.complete(slot, _json_error(status, outcome.message, request), str(status))
         else:
-            conn.complete(slot, http_response(200, outcome, keep_alive=request.keep_alive, version=request.version, head=head), "200")
+            data = http_response(200, outcome, keep_alive=request.keep_alive, version=request.version, head=head)
+            server.replies.put(key, data)
+            conn.complete(slot, data, "200")
 
     server.compute(conn, slot, function, query["x"], query.get("digits"), reply)

@@ -122,3 +122,32 @@ class ResultCache:
 
     def __len__(self) -> int:
         return len(self._data)
+
+
+class ReplyCache:
+    """LRU of encoded replies, keyed by a request exactly as received (dialect included).
+
+    The fast path for repeated requests: a hit skips parsing x, the value
+    cache and encoding.  Only successful computations are stored, so what it
+    returns is what the full path would have produced.  Shares the hit/miss
+    counters of the value cache it fronts.
+    """
+
+    def __init__(self, size: int, values: ResultCache) -> None:
+        self.size = size
+        self.values = values
+        self._data: OrderedDict = OrderedDict()
+
+    def get(self, key) -> bytes | None:
+        reply = self._data.get(key)
+        if reply is not None:
+            self.values.hits += 1
+            self._data.move_to_end(key)
+        return reply
+
+    def put(self, key, reply: bytes) -> None:
+        if self.size <= 0:
+            return
+        self._data[key] = reply
+        if len(self._data) > self.size:
+            self._data.popitem(last=False)
