@@ -19,6 +19,7 @@ Theory of operation:
 from __future__ import annotations
 
 import errno
+import hmac
 import logging
 import os
 import resource
@@ -39,7 +40,7 @@ from .pool import ComputePool, Overloaded
 
 log = logging.getLogger("spouge.server")
 
-ACCEPT_BATCH = 64
+ACCEPT_BATCH = 1000  # as Redis (MAX_ACCEPTS_PER_CALL): under load, a backlog of thousands must drain in a few iterations
 EMFILE_BACKOFF = 0.1
 MAX_REJECTING = 64
 REJECT_WAIT = 1.0
@@ -59,6 +60,9 @@ class Config:
     jobs: int = os.cpu_count() or 1
     reuse_port: bool = False
     backlog: int = 4096
+    password: str | None = None  # --requirepass / SPOUGE_PASSWORD
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
 
 class Server:
@@ -73,7 +77,9 @@ class Server:
         self.draining = False
         self.exit_code = 0
         self.started = time.monotonic()
-        self.unauthenticated_limits = DEFAULT_LIMITS
+        self.password = config.password.encode() if config.password else None
+        self.unauthenticated_limits = UNAUTHENTICATED_LIMITS if self.password else DEFAULT_LIMITS
+        self.tls = self._tls_context() if config.tls_cert else None
         self._raise_fd_limit()
         self.listener = listener or self._listen()
         self.listener.setblocking(False)
@@ -93,6 +99,15 @@ class Server:
                 new = soft
             if new < wanted:
                 log.warning("open-file limit %d is below what --max-clients %d needs (%d)", new, self.config.max_clients, wanted)
+
+    def _tls_context(self):
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(self.config.tls_cert, self.config.tls_key or None)
+        context.set_alpn_protocols(["http/1.1"])
+        return context
 
     def _listen(self) -> socket.socket:
         family = socket.AF_INET6 if ":" in self.config.host else socket.AF_INET
@@ -128,6 +143,12 @@ class Server:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
                 pass
+            if self.tls is not None:
+                try:
+                    sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+                except OSError:
+                    sock.close()
+                    continue
             self.metrics.connections_total += 1
             self.connections.add(Connection(self, sock, addr))
 
@@ -176,11 +197,29 @@ class Server:
             self.loop.stop()
 
     def authenticated(self, conn: Connection) -> bool:
-        return True
+        return self.password is None or conn.authenticated
 
-    def check_auth(self, conn: Connection, user: bytes, password: bytes) -> str | None:
-        """None if the credentials are accepted, else the error text.  Without a password set, as Redis does:"""
-        return "ERR AUTH <password> called without any password configured for the default user."
+    def check_auth(self, conn: Connection, user: bytes | None, password: bytes) -> str | None:
+        """None if the credentials are accepted (and the connection is now authenticated), else the error text.
+
+        Compared in constant time (hmac.compare_digest), as Redis's ACLCheckPasswordHash does.
+        """
+        if self.password is None:
+            return "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
+        user_ok = user is None or hmac.compare_digest(user, b"default")
+        if hmac.compare_digest(password, self.password) and user_ok:
+            conn.authenticated = True
+            conn.on_authenticated()
+            return None
+        return "WRONGPASS invalid username-password pair or user is disabled."
+
+    def check_bearer(self, header: str | None) -> bool:
+        """HTTP: is `Authorization: Bearer <password>` present and right?  (constant time)"""
+        if self.password is None:
+            return True
+        if not header or not header.startswith("Bearer "):
+            return False
+        return hmac.compare_digest(header[7:].strip().encode("utf-8", "replace"), self.password)
 
     # --- computing ---------------------------------------------------------------
     def compute(self, conn: Connection, slot, function: str, x: str, digits: str | None, reply) -> None:

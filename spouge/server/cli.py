@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import signal
+import ssl
 import sys
 
 from .app import Config, Server
@@ -31,6 +32,9 @@ def add_parser(sub) -> None:
     p.add_argument("--request-timeout", type=float, default=d.request_timeout, help="seconds to finish sending one request once it starts (default %(default)s)")
     p.add_argument("--compute-timeout", type=float, default=d.compute_timeout, help="seconds one computation may take (default %(default)s)")
     p.add_argument("--drain-timeout", type=float, default=d.drain_timeout, help="seconds to finish in-flight requests on SIGTERM/SIGINT (default %(default)s)")
+    p.add_argument("--requirepass", metavar="SECRET", default=None, help="require AUTH SECRET (RESP) or Authorization: Bearer SECRET (HTTP); default: $SPOUGE_PASSWORD if set")
+    p.add_argument("--tls-cert", metavar="PEM", default=None, help="serve TLS with this certificate chain")
+    p.add_argument("--tls-key", metavar="PEM", default=None, help="private key for --tls-cert (if not in the same file)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"], help="stderr log level (default %(default)s)")
     p.set_defaults(run=run)
 
@@ -44,6 +48,9 @@ def _check(args) -> str | None:
         (1 <= args.max_digits <= 100000, "--max-digits must be 1..100000"),
         (args.cache_size >= 0, "--cache-size must be at least 0"),
         (min(args.idle_timeout, args.request_timeout, args.compute_timeout, args.drain_timeout) > 0, "timeouts must be positive"),
+        (not args.tls_key or args.tls_cert, "--tls-key needs --tls-cert"),
+        (not args.tls_cert or os.path.exists(args.tls_cert), f"--tls-cert {args.tls_cert}: no such file"),
+        (not args.tls_key or os.path.exists(args.tls_key), f"--tls-key {args.tls_key}: no such file"),
     ]
     return next((message for ok, message in checks if not ok), None)
 
@@ -58,6 +65,8 @@ def run(args) -> int:
         host=args.host, port=args.port, idle_timeout=args.idle_timeout, request_timeout=args.request_timeout,
         compute_timeout=args.compute_timeout, drain_timeout=args.drain_timeout, max_clients=args.max_clients,
         max_digits=args.max_digits, cache_size=args.cache_size, jobs=args.jobs, reuse_port=args.workers > 1,
+        password=args.requirepass if args.requirepass is not None else (os.environ.get("SPOUGE_PASSWORD") or None),
+        tls_cert=args.tls_cert, tls_key=args.tls_key,
     )
     if args.workers == 1:
         return _serve(config)
@@ -67,6 +76,9 @@ def run(args) -> int:
 def _serve(config: Config) -> int:
     try:
         server = Server(config)
+    except ssl.SSLError as exc:
+        print(f"spouge: error: cannot use the TLS certificate/key: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"spouge: error: cannot listen on {config.host}:{config.port}: {exc.strerror}", file=sys.stderr)
         return 2

@@ -41,7 +41,14 @@ def _resp_outcome(outcome) -> tuple[bytes, str]:
     return resp.bulk(outcome["value"]), "ok"
 
 
+#: Commands a client may send before it authenticates (Redis's "no-auth" flag).
+NO_AUTH_COMMANDS = frozenset({"AUTH", "HELLO", "QUIT"})
+
+
 def handle_redis(server, conn, slot, command: Command) -> None:
+    if not conn.authenticated and command.name not in NO_AUTH_COMMANDS and server.password is not None:
+        conn.complete(slot, resp.error("NOAUTH Authentication required."), "noauth")
+        return
     entry = REDIS_COMMANDS.get(command.name)
     if entry is None:
         preview = " ".join(f"'{a[:40].decode('utf-8', 'replace')}'" for a in command.args[:3])
@@ -107,7 +114,7 @@ def _quit(server, conn, slot, args) -> None:
 
 #: COMMAND's per-command entries, as Redis 2.8+ describes them: name, arity
 #: (negative: at least), flags, first key, last key, step.
-_ARITY = {"FACTORIAL": -2, "GAMMA": -2, "LGAMMA": -2, "PING": -1, "ECHO": 2, "INFO": -1, "QUIT": -1, "COMMAND": -1, "CLIENT": -2, "HELLO": -1}
+_ARITY = {"FACTORIAL": -2, "GAMMA": -2, "LGAMMA": -2, "PING": -1, "ECHO": 2, "INFO": -1, "QUIT": -1, "COMMAND": -1, "CLIENT": -2, "HELLO": -1, "AUTH": -2}
 
 
 def _command_entry(name: str) -> bytes:
@@ -135,6 +142,13 @@ def _command(server, conn, slot, args) -> None:
     conn.complete(slot, reply, "ok")
 
 
+@redis_command("AUTH", 1, 2)
+def _auth(server, conn, slot, args) -> None:
+    user, password = (None, args[0]) if len(args) == 1 else (args[0], args[1])
+    problem = server.check_auth(conn, user, password)
+    conn.complete(slot, resp.error(problem) if problem else resp.OK, "error" if problem else "ok")
+
+
 @redis_command("HELLO", 0, 6)
 def _hello(server, conn, slot, args) -> None:
     """HELLO [protover [AUTH user pass] [SETNAME name]]: redis-py 8 opens every connection with HELLO 3."""
@@ -158,6 +172,9 @@ def _hello(server, conn, slot, args) -> None:
                 conn.complete(slot, resp.error(f"ERR Syntax error in HELLO option '{option[:40]}'"), "error")
                 return
         conn.protocol = int(version)
+    if not server.authenticated(conn):
+        conn.complete(slot, resp.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"), "noauth")
+        return
     protocol = conn.protocol
     info = [
         (resp.bulk("server"), resp.bulk("spouge")),
@@ -203,6 +220,12 @@ def _json_error(status: int, message: str, request: HttpRequest, keep_alive: boo
 def handle_http(server, conn, slot, request: HttpRequest) -> None:
     if not request.keep_alive:
         conn.close_after_reply(slot)
+    if request.path != "/health" and not server.check_bearer(request.headers.get("authorization")):
+        body = http_response(401, {"error": "authentication required: send Authorization: Bearer <password>", "status": 401},
+                             keep_alive=request.keep_alive, version=request.version, head=request.method == "HEAD",
+                             extra_headers=(("WWW-Authenticate", 'Bearer realm="spouge"'),))
+        conn.complete(slot, body, "401")
+        return
     key = (request.method, request.target, request.keep_alive, request.version)
     cached = server.replies.get(key)
     if cached is not None:

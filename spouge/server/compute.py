@@ -12,6 +12,7 @@ timeout -> 504, overloaded -> 503, internal -> 500; over RESP all are -ERR.
 from __future__ import annotations
 
 import math
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,6 +26,8 @@ FUNCTIONS = {"factorial": numerics.factorial, "gamma": numerics.gamma, "lgamma":
 #: digits), and a cold coefficient table at that size takes ~10 ms, which is
 #: the most one request may hold the loop.
 INLINE_COST_LIMIT = 40_000
+
+_DIGITS_RE = re.compile(r"[+-]?[0-9]{1,12}")  # ASCII only: str.isdigit() admits "３" and "²"
 
 HTTP_STATUS = {"bad_request": 400, "unprocessable": 422, "timeout": 504, "overloaded": 503, "internal": 500}
 
@@ -58,8 +61,8 @@ def prepare(function: str, x: str, digits_text: str | None, max_digits: int) -> 
         digits = 16
     else:
         text = digits_text.strip()
-        if not text.lstrip("+-").isdigit() or len(text) > 12:
-            raise ComputeError("bad_request", f"digits must be an integer, not {digits_text!r}")
+        if not _DIGITS_RE.fullmatch(text):
+            raise ComputeError("bad_request", f"digits must be an integer, not {digits_text[:40]!r}")
         digits = int(text)
     if digits < 1:
         raise ComputeError("unprocessable", f"digits must be at least 1, not {digits}")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 from collections import deque
 from itertools import count
 
@@ -66,6 +67,9 @@ class Connection:
         self.id = next(_ids)
         self.name: bytes | None = None
         self.protocol = 2  # RESP version; HELLO 3 switches to RESP3
+        self.authenticated = server.password is None
+        self.tls = isinstance(sock, ssl.SSLSocket)
+        self.handshaking = self.tls
         self.parser: RedisRequestParser | HttpRequestParser | None = None
         self.handler = None
         self.first = bytearray()
@@ -83,6 +87,8 @@ class Connection:
         self.request_started: float | None = None
         self.idle_timer = self.loop.call_later(server.config.idle_timeout, self._check_idle)
         self.deadline_timer = None
+        if self.handshaking:  # a stalled handshake is bound by the request deadline
+            self._arm_deadline()
         self._resume_reading()
 
     # --- reading -------------------------------------------------------------
@@ -96,12 +102,38 @@ class Connection:
             self.reading = False
             self.loop.remove_reader(self.sock)
 
+    def _handshake(self) -> None:
+        """Drive a non-blocking TLS handshake: the SSL layer says which readiness it waits for."""
+        try:
+            self.sock.do_handshake()
+        except ssl.SSLWantReadError:
+            self.loop.remove_writer(self.sock)
+            return
+        except ssl.SSLWantWriteError:
+            self.loop.add_writer(self.sock, self.on_writable)
+            return
+        except (OSError, ValueError):
+            self.close()
+            return
+        self.handshaking = False
+        self.request_started = None
+        self.loop.remove_writer(self.sock)
+        if self.sock.pending():
+            self.loop.call_soon(self.on_readable)
+
+    def on_authenticated(self) -> None:
+        if isinstance(self.parser, RedisRequestParser):
+            self.parser.limits = DEFAULT_LIMITS
+
     def on_readable(self, _sock=None) -> None:
         if self.closed:
             return
+        if self.handshaking:
+            self._handshake()
+            return
         try:
             data = self.sock.recv(READ_SIZE)
-        except (BlockingIOError, InterruptedError):
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return
         except OSError:
             self.close()
@@ -113,6 +145,8 @@ class Connection:
             return
         self.last_activity = self.loop.time()
         self.feed(data)
+        if self.tls and not self.closed and self.reading and self.sock.pending():
+            self.loop.call_soon(self.on_readable)  # decrypted bytes select() cannot see
 
     def feed(self, data: bytes) -> None:
         if self.parser is None:
@@ -192,6 +226,13 @@ class Connection:
         self.deadline_timer = None
         if self.closed or self.request_started is None:
             return
+        if self.handshaking:  # bound by the same deadline; nothing to answer over a half-made TLS session
+            remaining = self.request_started + self.server.config.request_timeout - self.loop.time()
+            if remaining > 0:
+                self.deadline_timer = self.loop.call_later(remaining, self._check_deadline)
+            else:
+                self.close()
+            return
         remaining = self.request_started + self.server.config.request_timeout - self.loop.time()
         if remaining > 0:
             self.deadline_timer = self.loop.call_later(remaining, self._check_deadline)
@@ -250,7 +291,7 @@ class Connection:
         if not self.out:
             try:
                 sent = self.sock.send(data)
-            except (BlockingIOError, InterruptedError):
+            except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
                 sent = 0
             except OSError:
                 self.close()
@@ -270,13 +311,16 @@ class Connection:
     def on_writable(self, _sock=None) -> None:
         if self.closed:
             return
+        if self.handshaking:
+            self._handshake()
+            return
         budget = WRITE_CHUNK
         out = self.out
         while out and budget > 0:
             chunk = out[0]
             try:
                 sent = self.sock.send(chunk[:budget])
-            except (BlockingIOError, InterruptedError):
+            except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
                 break
             except OSError:
                 self.close()
