@@ -3,8 +3,12 @@
 Theory of operation:
 - One ``EventLoop`` per process.  Listening sockets are registered with
   ``_on_acceptable``, which accepts up to ``ACCEPT_BATCH`` connections per
-  event.  EMFILE/ENFILE pause accepting for ``EMFILE_BACKOFF`` seconds instead
-  of spinning on a listener that stays readable.
+  event.  Out of file descriptors (EMFILE), the server gives up one it keeps
+  in reserve, accepts the waiting connection, answers it "max number of
+  clients reached", closes it and takes the reserve back (libev's and nginx's
+  trick): refused clients get an answer instead of hanging in the backlog, and
+  the listener does not stay readable to spin the loop.  If even that fails
+  (ENFILE, no reserve), accepting pauses for ``EMFILE_BACKOFF`` seconds.
 - At ``max_clients`` a new connection is still accepted, answered with
   ``-ERR max number of clients reached`` (or 503 if its first bytes are HTTP),
   and closed.  At most ``MAX_REJECTING`` such sockets are kept waiting for
@@ -81,6 +85,8 @@ class Server:
         self.unauthenticated_limits = UNAUTHENTICATED_LIMITS if self.password else DEFAULT_LIMITS
         self.tls = self._tls_context() if config.tls_cert else None
         self._raise_fd_limit()
+        self._reserve_fd: int | None = os.open(os.devnull, os.O_RDONLY)
+        self._fd_warning_due = 0.0
         self.listener = listener or self._listen()
         self.listener.setblocking(False)
         self.address = self.listener.getsockname()
@@ -127,6 +133,8 @@ class Server:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
+                if exc.errno == errno.EMFILE and self._refuse_with_reserve(listener):
+                    continue
                 if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                     log.warning("accept: %s; pausing accepts for %.1f s", os.strerror(exc.errno), EMFILE_BACKOFF)
                     self.loop.remove_reader(listener)
@@ -151,6 +159,33 @@ class Server:
                     continue
             self.metrics.connections_total += 1
             self.connections.add(Connection(self, sock, addr))
+
+    def _refuse_with_reserve(self, listener: socket.socket) -> bool:
+        """EMFILE: spend the reserve descriptor to accept, refuse and close one connection."""
+        if self._reserve_fd is None:
+            return False
+        os.close(self._reserve_fd)
+        self._reserve_fd = None
+        try:
+            sock, _ = listener.accept()
+        except OSError:
+            sock = None
+        if sock is not None:
+            self.metrics.rejected_connections += 1
+            try:
+                sock.setblocking(False)
+                sock.send(resp.error("ERR max number of clients reached"))
+            except OSError:
+                pass
+            sock.close()
+        try:
+            self._reserve_fd = os.open(os.devnull, os.O_RDONLY)
+        except OSError:
+            self._reserve_fd = None
+        if self._fd_warning_due <= time.monotonic():
+            log.warning("out of file descriptors: refusing new connections (%d open)", len(self.connections))
+            self._fd_warning_due = time.monotonic() + 10
+        return sock is not None
 
     def _resume_accepting(self) -> None:
         if not self.draining:
@@ -347,6 +382,9 @@ class Server:
     def close(self) -> None:
         for conn in list(self.connections):
             conn.close()
+        if self._reserve_fd is not None:
+            os.close(self._reserve_fd)
+            self._reserve_fd = None
         if self.pool is not None:
             self.pool.close()
         try:

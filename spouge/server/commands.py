@@ -204,6 +204,12 @@ def _client(server, conn, slot, args) -> None:
     conn.complete(slot, reply, "ok" if reply[:1] != b"-" else "error")
 
 
+def internal_error_reply(http: bool, request) -> bytes:
+    if http:
+        return _json_error(500, "internal error (logged on the server)", request)
+    return resp.error("ERR internal error (logged on the server)")
+
+
 # --- HTTP --------------------------------------------------------------------
 ROUTES = {f"/v1/{name}": name for name in ("factorial", "gamma", "lgamma")}
 ALLOWED_PARAMS = {"x", "digits"}

@@ -34,6 +34,8 @@ from itertools import count
 from ..protocol import HttpRequestParser, ProtocolError, RedisRequestParser, http_response, resp
 from ..protocol.http import is_http_start
 from ..protocol.redis import DEFAULT_LIMITS
+# Imported now, not on first use: once file descriptors run out, a lazy import cannot open its file.
+from .commands import handle_http, handle_redis, internal_error_reply
 
 log = logging.getLogger("spouge.connection")
 
@@ -168,8 +170,6 @@ class Connection:
         self.process()
 
     def _choose_dialect(self, first_line: bytes) -> None:
-        from .commands import handle_http, handle_redis
-
         if is_http_start(first_line):
             self.http = True
             self.parser = HttpRequestParser()
@@ -213,7 +213,11 @@ class Connection:
                 break
             slot = Slot(getattr(request, "name", None) or getattr(request, "path", "?"), self.loop.time())
             self.slots.append(slot)
-            handler(server, self, slot, request)
+            try:
+                handler(server, self, slot, request)
+            except Exception:  # a bug must cost one error reply, not a silent connection
+                log.exception("request %r on connection %d failed", slot.command, self.id)
+                self.complete(slot, internal_error_reply(self.http, request), "500")
 
     # --- timers ----------------------------------------------------------------
     def _arm_deadline(self) -> None:

@@ -78,6 +78,18 @@ class ComputePool:
 
     # --- workers -------------------------------------------------------------
     def _spawn(self) -> None:
+        try:
+            self._start_worker()
+        except OSError as exc:  # e.g. out of file descriptors: try again shortly
+            log.warning("cannot start a compute worker (%s); retrying in 1 s", exc)
+            self.loop.call_later(1.0, self._respawn_missing)
+
+    def _respawn_missing(self) -> None:
+        if not self.closed and len(self.workers) < self.size:
+            self._spawn()
+            self._dispatch()
+
+    def _start_worker(self) -> None:
         parent, child = socket.socketpair()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in [os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), env.get("PYTHONPATH", "")] if p)
