@@ -12,6 +12,7 @@ import statistics
 import threading
 import time
 
+import pytest
 import redis
 
 import spouge
@@ -214,3 +215,26 @@ def test_sigterm_with_200_requests_in_flight():
             reply = read_reply(s, 60, until_close=True)
             assert value in reply, reply[:100]
         assert server.proc.wait(30) == 0 and time.monotonic() - start < 30
+
+
+def test_soak_short():
+    """A short soak in the normal suite; the 10^6-request run is SPOUGE_SLOW=1 or bench/soak.py."""
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "bench"))
+    import soak
+
+    result = soak.soak(20000, 16, out=lambda line: None)
+    assert result["wrong"] == 0 and result["missing"] == 0 and result["reconnects"] > 0
+
+
+@pytest.mark.slow
+def test_soak_long():
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "bench"))
+    import soak
+
+    result = soak.soak(1_000_000, 64, out=print)
+    assert result["wrong"] == 0 and result["missing"] == 0
+    assert result["end_rss_kb"] <= 1.1 * result["warm_rss_kb"]
