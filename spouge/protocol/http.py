@@ -194,7 +194,7 @@ def http_response(
 ) -> bytes:
     """Encode one response.  A dict body is sent as JSON."""
     if isinstance(body, dict):
-        body = json.dumps(body, separators=(",", ":")).encode()
+        body = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()  # NaN/Infinity are not JSON
     elif isinstance(body, str):
         body = body.encode()
     lines = [f"HTTP/{version} {status} {REASONS.get(status, 'Unknown')}", f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]

@@ -299,6 +299,20 @@ class Server:
         except Overloaded as exc:
             reply(ComputeError("overloaded", f"server overloaded: {exc}"))
 
+    def compute_method(self, slot, function: str, x: str, max_a: int, a: int, reply) -> None:
+        """The method pictures' data: in the pool (up to ~0.3 s of work), or inline without one."""
+        args = ("method", function, x, max_a, a)
+        if self.pool is None:
+            try:
+                reply(compute_mod.execute(args))
+            except ComputeError as exc:
+                reply(exc)
+            return
+        try:
+            slot.job = self.pool.submit(args, reply)
+        except Overloaded as exc:
+            reply(ComputeError("overloaded", f"server overloaded: {exc}"))
+
     # --- introspection -------------------------------------------------------------
     def uptime(self) -> float:
         return time.monotonic() - self.started

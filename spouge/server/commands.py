@@ -12,7 +12,9 @@ metrics ("ok", "error", "400", ...).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from functools import lru_cache
 
 from ..protocol import Command, HttpRequest, http_response, resp
 from .compute import ComputeError
@@ -212,7 +214,16 @@ def internal_error_reply(http: bool, request) -> bytes:
 
 # --- HTTP --------------------------------------------------------------------
 ROUTES = {f"/v1/{name}": name for name in ("factorial", "gamma", "lgamma")}
+OTHER_ROUTES = ("/", "/health", "/metrics", "/v1/method")
 ALLOWED_PARAMS = {"x", "digits"}
+METHOD_PARAMS = {"function", "x", "max_a", "a"}
+PAGE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static", "index.html")
+
+
+@lru_cache(maxsize=1)
+def page_bytes() -> bytes:
+    with open(PAGE_PATH, "rb") as f:
+        return f.read()
 
 
 def _json_error(status: int, message: str, request: HttpRequest, keep_alive: bool | None = None) -> bytes:
@@ -223,10 +234,53 @@ def _json_error(status: int, message: str, request: HttpRequest, keep_alive: boo
     )
 
 
+def _int_param(query: dict, name: str, default: int, low: int, high: int) -> int:
+    text = query.get(name, "")
+    if text == "":
+        return default
+    if not text.isascii() or not text.isdigit() or len(text) > 6:
+        raise ComputeError("bad_request", f"{name} must be an integer, not {text[:40]!r}")
+    value = int(text)
+    if not low <= value <= high:
+        raise ComputeError("unprocessable", f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+def _method_route(server, conn, slot, request: HttpRequest, key, head: bool) -> None:
+    """GET /v1/method?function=gamma&x=4.5&max_a=40&a=20: Spouge's error against a, and each term."""
+    from ..numerics.method import MAX_A
+
+    query = request.query
+    try:
+        unknown = sorted(set(query) - METHOD_PARAMS)
+        if unknown:
+            raise ComputeError("bad_request", f"unknown parameter {unknown[0][:50]!r} (expected function, x, max_a, a)")
+        if "x" not in query:
+            raise ComputeError("bad_request", "missing parameter x")
+        function = query.get("function", "gamma")
+        if function not in ("factorial", "gamma", "lgamma"):
+            raise ComputeError("bad_request", f"function must be factorial, gamma or lgamma, not {function[:40]!r}")
+        max_a = _int_param(query, "max_a", 40, 3, MAX_A)
+        a = _int_param(query, "a", 20, 3, MAX_A)
+    except ComputeError as exc:
+        conn.complete(slot, _json_error(exc.http_status, exc.message, request), str(exc.http_status))
+        return
+
+    def reply(outcome) -> None:
+        if isinstance(outcome, ComputeError):
+            conn.complete(slot, _json_error(outcome.http_status, outcome.message, request), str(outcome.http_status))
+            return
+        data = http_response(200, outcome, keep_alive=request.keep_alive, version=request.version, head=head)
+        server.replies.put(key, data)
+        conn.complete(slot, data, "200")
+
+    server.compute_method(slot, function, query["x"], max_a, a, reply)
+
+
 def handle_http(server, conn, slot, request: HttpRequest) -> None:
     if not request.keep_alive:
         conn.close_after_reply(slot)
-    if request.path != "/health" and not server.check_bearer(request.headers.get("authorization")):
+    if request.path not in ("/health", "/") and not server.check_bearer(request.headers.get("authorization")):
         body = http_response(401, {"error": "authentication required: send Authorization: Bearer <password>", "status": 401},
                              keep_alive=request.keep_alive, version=request.version, head=request.method == "HEAD",
                              extra_headers=(("WWW-Authenticate", 'Bearer realm="spouge"'),))
@@ -239,7 +293,7 @@ def handle_http(server, conn, slot, request: HttpRequest) -> None:
         return
     path = request.path
     head = request.method == "HEAD"
-    if path not in ROUTES and path not in ("/health", "/metrics"):
+    if path not in ROUTES and path not in OTHER_ROUTES:
         conn.complete(slot, _json_error(404, f"no route {path[:200]}", request), "404")
         return
     if request.method not in ("GET", "HEAD"):
@@ -247,9 +301,17 @@ def handle_http(server, conn, slot, request: HttpRequest) -> None:
                              keep_alive=request.keep_alive, version=request.version, extra_headers=(("Allow", "GET, HEAD"),))
         conn.complete(slot, body, "405")
         return
+    if path == "/":
+        conn.complete(slot, http_response(200, page_bytes(), content_type="text/html; charset=utf-8", keep_alive=request.keep_alive,
+                                          version=request.version, head=head, extra_headers=(("Cache-Control", "no-cache"),)), "200")
+        return
+    if path == "/v1/method":
+        _method_route(server, conn, slot, request, key, head)
+        return
     if path == "/health":
         status = 503 if server.draining else 200
-        body = {"status": "draining" if server.draining else "ok", "uptime_seconds": round(server.uptime(), 3)}
+        body = {"status": "draining" if server.draining else "ok", "uptime_seconds": round(server.uptime(), 3),
+                "max_digits": server.config.max_digits}
         conn.complete(slot, http_response(status, body, keep_alive=request.keep_alive, version=request.version, head=head), str(status))
         return
     if path == "/metrics":

@@ -97,6 +97,28 @@ def run(job_function: str, x: str, digits: int) -> dict:
         raise ComputeError("internal", str(exc)) from None
 
 
+def run_method(function: str, x: str, max_a: int, a: int) -> dict:
+    """The pictures' numbers (numerics.method) for function(x)."""
+    from ..numerics import method
+
+    try:
+        z = method.factorial_argument(function, x)
+        return {
+            "function": function, "x": x, "z": str(z),
+            "curve": method.error_curve(z, max_a),
+            "terms": method.terms(z, a),
+        }
+    except (TypeError, ValueError) as exc:
+        raise ComputeError("unprocessable" if "need" in str(exc) or "between" in str(exc) else "bad_request", str(exc)) from None
+
+
+def execute(args: tuple) -> dict:
+    """A pool job: ("method", function, x, max_a, a) or (function, x, digits)."""
+    if args[0] == "method":
+        return run_method(*args[1:])
+    return run(*args)
+
+
 class ResultCache:
     """LRU of outcomes keyed by (function, exact x, digits): "0.10" and "0.1" share an entry."""
 

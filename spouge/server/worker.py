@@ -47,7 +47,7 @@ def main(fd: int, parent: int) -> None:
     _die_with_parent()
     if os.getppid() != parent:  # the parent died before we could ask
         return
-    from .compute import ComputeError, run
+    from .compute import ComputeError, execute
 
     sock = socket.socket(fileno=fd)
     sock.setblocking(True)
@@ -59,9 +59,9 @@ def main(fd: int, parent: int) -> None:
         payload = _recv_exact(sock, size)
         if payload is None:
             return
-        function, x, digits = pickle.loads(payload)
+        args = pickle.loads(payload)
         try:
-            outcome = run(function, x, digits)
+            outcome = execute(args)
         except ComputeError as exc:
             outcome = exc
         except Exception as exc:  # a bug must not kill the worker silently
