@@ -57,12 +57,11 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("x", help=f"{kind}, exact as written (e.g. {example})")
         p.add_argument("-d", "--digits", type=int, default=16, help="significant digits (1 to %d; default 16)" % numerics.MAX_DIGITS)
         p.add_argument("--json", action="store_true", help="print value, digits, a, error bound and elapsed seconds as JSON")
-    try:
-        from .server import cli as server_cli  # the server layer adds `serve`
-    except ImportError:
-        server_cli = None
-    if server_cli is not None:
-        server_cli.add_parser(sub)
+    from . import plot
+    from .server import cli as server_cli
+
+    server_cli.add_parser(sub)
+    plot.add_parser(sub)
     return parser
 
 

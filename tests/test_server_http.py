@@ -56,7 +56,7 @@ def test_compute_routes(server):
         ("/v1/gamma?x=2&digits=5001", 422, "at most 5000"),
         ("/v1/gamma?x=1e99999", 422, "out of range"),
         ("/v1/nosuch?x=1", 404, "no route"),
-        ("/", 404, "no route"),
+        ("/v2/gamma?x=1", 404, "no route"),
     ],
 )
 def test_errors_are_json(server, path, status, message):
