@@ -66,30 +66,26 @@ def chunks(rng: random.Random, data: bytes):
         i = j
 
 
-def fuzz_redis(rng, data, stats):
-    parser = RedisRequestParser()
-    try:
-        for part in chunks(rng, data):
-            parser.feed(part)
-            while parser.next_request() is not None:
-                pass
-            stats["max_pending"] = max(stats["max_pending"], parser.pending_bytes)
-            assert parser.pending_bytes <= parser.limits.max_request + 64, "buffered past the cap"
-    except ProtocolError:
-        stats["errors"] += 1
+def parser_fuzzer(make_parser, cap):
+    """A fuzz driver for one codec: feed random chunks, drain requests, check the buffer stays under cap."""
+
+    def fuzz(rng, data, stats):
+        parser = make_parser()
+        try:
+            for part in chunks(rng, data):
+                parser.feed(part)
+                while parser.next_request() is not None:
+                    pass
+                stats["max_pending"] = max(stats["max_pending"], parser.pending_bytes)
+                assert parser.pending_bytes <= cap, "buffered past the cap"
+        except ProtocolError:
+            stats["errors"] += 1
+
+    return fuzz
 
 
-def fuzz_http(rng, data, stats):
-    parser = HttpRequestParser()
-    try:
-        for part in chunks(rng, data):
-            parser.feed(part)
-            while parser.next_request() is not None:
-                pass
-            stats["max_pending"] = max(stats["max_pending"], parser.pending_bytes)
-            assert parser.pending_bytes <= MAX_URL + MAX_HEADER_BYTES + MAX_BODY, "buffered past the cap"
-    except ProtocolError:
-        stats["errors"] += 1
+fuzz_redis = parser_fuzzer(RedisRequestParser, RedisRequestParser().limits.max_request + 64)
+fuzz_http = parser_fuzzer(HttpRequestParser, MAX_URL + MAX_HEADER_BYTES + MAX_BODY)
 
 
 def fuzz_args(rng, data, stats):

@@ -38,6 +38,18 @@ def bound_text(log2_bound: float) -> str:
     return scientific(lead, exponent)
 
 
+def summary(result) -> dict:
+    """What a result says to the outside world (CLI --json, the server's replies)."""
+    return {
+        "function": result.function,
+        "x": result.x,
+        "digits": result.digits,
+        "value": str(result),
+        "a": result.a,
+        "error_bound": result.error_bound,
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class SpougeResult:
     """A real value correctly rounded to `digits` significant digits.
@@ -85,14 +97,7 @@ class SpougeResult:
         return float(self.to_decimal())
 
     def as_dict(self) -> dict:
-        return {
-            "function": self.function,
-            "x": self.x,
-            "digits": self.digits,
-            "value": str(self),
-            "a": self.a,
-            "error_bound": self.error_bound,
-        }
+        return summary(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,11 +149,4 @@ class ComplexSpougeResult:
         return complex(float(self.real_units * scale), float(self.imag_units * scale))
 
     def as_dict(self) -> dict:
-        return {
-            "function": self.function,
-            "x": self.x,
-            "digits": self.digits,
-            "value": str(self),
-            "a": self.a,
-            "error_bound": self.error_bound,
-        }
+        return summary(self)

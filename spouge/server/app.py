@@ -37,7 +37,7 @@ from ..protocol import resp
 from ..protocol.http import http_response, is_http_start
 from ..protocol.redis import UNAUTHENTICATED_LIMITS, DEFAULT_LIMITS
 from . import compute as compute_mod
-from .compute import ComputeError, ReplyCache, ResultCache
+from .compute import ComputeError, LRUCache
 from .connection import Connection
 from .metrics import Metrics
 from .pool import ComputePool, Overloaded
@@ -74,8 +74,8 @@ class Server:
         self.config = config
         self.loop = loop or EventLoop()
         self.metrics = Metrics()
-        self.cache = ResultCache(config.cache_size)
-        self.replies = ReplyCache(config.cache_size, self.cache)
+        self.cache = LRUCache(config.cache_size)  # values
+        self.replies = LRUCache(config.cache_size, counters=self.cache)  # encoded replies
         self.connections: set[Connection] = set()
         self.rejecting = 0
         self.draining = False

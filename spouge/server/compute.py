@@ -119,60 +119,44 @@ def execute(args: tuple) -> dict:
     return run(*args)
 
 
-class ResultCache:
-    """LRU of outcomes keyed by (function, exact x, digits): "0.10" and "0.1" share an entry."""
+class LRUCache:
+    """A bounded LRU with hit/miss counters.
 
-    def __init__(self, size: int) -> None:
+    Two live in a server: values, keyed by (function, exact x, digits) and by
+    the request's own text ("0.1" and "0.10" share one computation); and
+    replies, the encoded reply keyed by the request exactly as received
+    (dialect included), the fast path for repeated requests: a hit skips
+    parsing x, the value cache and encoding.  Only successful computations
+    are stored.  The reply cache is given the value cache as ``counters``:
+    its hits count as cache hits, and its misses are counted once, by the
+    value cache that is asked next.
+    """
+
+    def __init__(self, size: int, counters: LRUCache | None = None) -> None:
         self.size = size
         self._data: OrderedDict = OrderedDict()
         self.hits = 0
         self.misses = 0
+        self._counters = counters or self
+        self._count_misses = counters is None
 
     def get(self, key):
         entry = self._data.get(key)
         if entry is None:
-            self.misses += 1
+            if self._count_misses:
+                self.misses += 1
             return None
-        self.hits += 1
+        self._counters.hits += 1
         self._data.move_to_end(key)
         return entry
 
-    def put(self, key, outcome: dict) -> None:
+    def put(self, key, value) -> None:
         if self.size <= 0:
             return
-        self._data[key] = outcome
+        self._data[key] = value
         self._data.move_to_end(key)
         while len(self._data) > self.size:
             self._data.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._data)
-
-
-class ReplyCache:
-    """LRU of encoded replies, keyed by a request exactly as received (dialect included).
-
-    The fast path for repeated requests: a hit skips parsing x, the value
-    cache and encoding.  Only successful computations are stored, so what it
-    returns is what the full path would have produced.  Shares the hit/miss
-    counters of the value cache it fronts.
-    """
-
-    def __init__(self, size: int, values: ResultCache) -> None:
-        self.size = size
-        self.values = values
-        self._data: OrderedDict = OrderedDict()
-
-    def get(self, key) -> bytes | None:
-        reply = self._data.get(key)
-        if reply is not None:
-            self.values.hits += 1
-            self._data.move_to_end(key)
-        return reply
-
-    def put(self, key, reply: bytes) -> None:
-        if self.size <= 0:
-            return
-        self._data[key] = reply
-        if len(self._data) > self.size:
-            self._data.popitem(last=False)
