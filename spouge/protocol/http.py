@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 import httptools
@@ -40,17 +39,42 @@ REASONS = {
 }
 
 
-@dataclass(slots=True)
 class HttpRequest:
-    method: str
-    target: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    version: str
-    keep_alive: bool
-    body: bytes = b""
-    duplicate_params: tuple[str, ...] = field(default=())
+    """One parsed request.  The query string is split on first use (``query``): a request answered
+    from the reply cache never needs it."""
+
+    __slots__ = ("method", "target", "path", "query_text", "headers", "version", "keep_alive", "body", "_query", "_duplicates")
+
+    def __init__(self, method: str, target: str, path: str, query_text: str, headers: dict[str, str],
+                 version: str, keep_alive: bool, body: bytes = b"") -> None:
+        self.method, self.target, self.path, self.query_text = method, target, path, query_text
+        self.headers, self.version, self.keep_alive, self.body = headers, version, keep_alive, body
+        self._query: dict[str, str] | None = None
+        self._duplicates: tuple[str, ...] = ()
+
+    def _parse_query(self) -> None:
+        query: dict[str, str] = {}
+        duplicates = []
+        for key, value in parse_query(self.query_text):
+            if key in query:
+                duplicates.append(key)
+            query[key] = value
+        self._query, self._duplicates = query, tuple(duplicates)
+
+    @property
+    def query(self) -> dict[str, str]:
+        if self._query is None:
+            self._parse_query()
+        return self._query
+
+    @property
+    def duplicate_params(self) -> tuple[str, ...]:
+        if self._query is None:
+            self._parse_query()
+        return self._duplicates
+
+    def __repr__(self) -> str:
+        return f"HttpRequest({self.method} {self.target} HTTP/{self.version}, keep_alive={self.keep_alive})"
 
 
 class _Builder:
@@ -147,23 +171,16 @@ class HttpRequestParser:
         path = path.partition("#")[0]
         if "://" in path:  # absolute-form target (a proxy-style request line)
             path = urlsplit(target).path
-        query: dict[str, str] = {}
-        duplicates = []
-        for key, value in parse_query(query_text.partition("#")[0]):
-            if key in query:
-                duplicates.append(key)
-            query[key] = value
         self._ready.append(
             HttpRequest(
                 method=parser.get_method().decode("latin-1"),
                 target=target,
                 path=path or "/",
-                query=query,
+                query_text=query_text.partition("#")[0],
                 headers=builder.headers,
                 version=parser.get_http_version(),
                 keep_alive=parser.should_keep_alive(),
                 body=bytes(builder.body),
-                duplicate_params=tuple(duplicates),
             )
         )
 
