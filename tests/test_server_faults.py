@@ -199,18 +199,31 @@ def _cpu_seconds(pid: int) -> float:
 def test_sigterm_with_200_requests_in_flight():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
-    with spouge_server("--jobs", "2", "--drain-timeout", "30") as server:
+    # what to send and what must come back, worked out before anything is sent
+    plan = [(b"*3\r\n$5\r\nGAMMA\r\n$5\r\n0.123\r\n$4\r\n8000\r\n", str(spouge.gamma("0.123", digits=8000)).encode())]
+    for i in range(200):
+        digits = 2000 + i if i % 10 == 0 else 16  # 20 pooled, 180 inline
+        if i % 3 == 0:
+            request = b"GET /v1/gamma?x=%d.75&digits=%d HTTP/1.1\r\nHost: t\r\n\r\n" % (i, digits)
+        else:
+            request = resp_command("GAMMA", f"{i}.75", digits)
+        plan.append((request, str(spouge.gamma(f"{i}.75", digits=digits)).encode()))
+    with spouge_server("--jobs", "2", "--drain-timeout", "30", "--max-digits", "8000") as server:
         socks = []
-        for i in range(200):
+        for request, value in plan:  # the first, an 8000-digit computation (~2 s), keeps the drain going
             s = server.connect(60)
-            digits = 2000 + i if i % 10 == 0 else 16  # 20 pooled, 180 inline
-            if i % 3 == 0:
-                s.sendall(b"GET /v1/gamma?x=%d.75&digits=%d HTTP/1.1\r\nHost: t\r\n\r\n" % (i, digits))
-            else:
-                s.sendall(resp_command("GAMMA", f"{i}.75", digits))
-            socks.append((s, str(spouge.gamma(f"{i}.75", digits=digits)).encode()))
+            s.sendall(request)
+            socks.append((s, value))
         server.proc.send_signal(signal.SIGTERM)
         start = time.monotonic()
+        time.sleep(0.3)
+        assert server.proc.poll() is None  # still draining
+        try:  # new connections are refused while the old ones are answered
+            socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+            refused = False
+        except OSError:
+            refused = True
+        assert refused
         for s, value in socks:
             reply = read_reply(s, 60, until_close=True)
             assert value in reply, reply[:100]

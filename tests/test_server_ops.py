@@ -86,6 +86,31 @@ def test_compute_timeout_replies_and_reclaims_the_worker():
         assert client.info()["pool_timeouts"] == 1
 
 
+def test_overloaded_pool_and_http_timeout():
+    import http.client
+
+    with spouge_server("--jobs", "1", "--max-queue", "1", "--compute-timeout", "1", "--max-digits", "60000") as server:
+        socks = []
+        for i in range(3):  # one computing, one queued, the third refused
+            s = server.connect(30)
+            s.sendall(resp_command("GAMMA", f"0.{i + 3}", 50000))
+            socks.append(s)
+            time.sleep(0.2)
+        assert read_reply(socks[2], 10).startswith(b"-ERR server overloaded: compute queue is full")
+        c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        c.request("GET", "/v1/gamma?x=0.9&digits=50000")
+        r = c.getresponse()
+        assert r.status == 503 and "overloaded" in json.loads(r.read())["error"]
+        assert read_reply(socks[0], 10).startswith(b"-ERR computation took longer than 1 s")
+        for s in socks:
+            s.close()
+        time.sleep(1.5)  # the queued job times out too
+        c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        c.request("GET", "/v1/gamma?x=0.8&digits=50000")
+        r = c.getresponse()
+        assert r.status == 504 and "longer than 1 s" in json.loads(r.read())["error"]
+
+
 def test_worker_killed_mid_computation():
     with spouge_server("--jobs", "1", "--max-digits", "60000") as server:
         client = redis.Redis(port=server.port, socket_timeout=60)

@@ -62,6 +62,7 @@ class Config:
     max_digits: int = 10000
     cache_size: int = 10000
     jobs: int = os.cpu_count() or 1
+    max_queue: int = 10000  # computations waiting for a worker; past it: overloaded (503 / -ERR)
     reuse_port: bool = False
     backlog: int = 4096
     password: str | None = None  # --requirepass / SPOUGE_PASSWORD
@@ -90,7 +91,7 @@ class Server:
         self.listener = listener or self._listen()
         self.listener.setblocking(False)
         self.address = self.listener.getsockname()
-        self.pool = ComputePool(self.loop, config.jobs, config.compute_timeout) if config.jobs > 0 else None
+        self.pool = ComputePool(self.loop, config.jobs, config.compute_timeout, config.max_queue) if config.jobs > 0 else None
         self.loop.add_reader(self.listener, self._on_acceptable)
 
     # --- set-up --------------------------------------------------------------

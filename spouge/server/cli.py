@@ -25,6 +25,7 @@ def add_parser(sub) -> None:
     p.add_argument("--port", type=int, default=d.port, help="TCP port (default %(default)s)")
     p.add_argument("--workers", type=int, default=1, help="server processes, each with its own loop and SO_REUSEPORT socket (default 1)")
     p.add_argument("--jobs", type=int, default=d.jobs, help="compute worker processes per server process (default: cores = %(default)s; 0: compute everything inline)")
+    p.add_argument("--max-queue", type=int, default=d.max_queue, help="computations waiting for a worker before new ones are refused as overloaded (default %(default)s)")
     p.add_argument("--max-clients", type=int, default=d.max_clients, help="open connections per process (default %(default)s)")
     p.add_argument("--max-digits", type=int, default=d.max_digits, help="largest digits a request may ask for (default %(default)s)")
     p.add_argument("--cache-size", type=int, default=d.cache_size, help="results kept in the LRU cache (default %(default)s; 0 disables)")
@@ -44,6 +45,7 @@ def _check(args) -> str | None:
         (1 <= args.port <= 65535 or args.port == 0, "--port must be 0..65535"),
         (args.workers >= 1, "--workers must be at least 1"),
         (args.jobs >= 0, "--jobs must be at least 0"),
+        (args.max_queue >= 1, "--max-queue must be at least 1"),
         (args.max_clients >= 1, "--max-clients must be at least 1"),
         (1 <= args.max_digits <= 100000, "--max-digits must be 1..100000"),
         (args.cache_size >= 0, "--cache-size must be at least 0"),
@@ -63,7 +65,7 @@ def run(args) -> int:
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
     config = Config(
         host=args.host, port=args.port, idle_timeout=args.idle_timeout, request_timeout=args.request_timeout,
-        compute_timeout=args.compute_timeout, drain_timeout=args.drain_timeout, max_clients=args.max_clients,
+        compute_timeout=args.compute_timeout, drain_timeout=args.drain_timeout, max_clients=args.max_clients, max_queue=args.max_queue,
         max_digits=args.max_digits, cache_size=args.cache_size, jobs=args.jobs, reuse_port=args.workers > 1,
         password=args.requirepass if args.requirepass is not None else (os.environ.get("SPOUGE_PASSWORD") or None),
         tls_cert=args.tls_cert, tls_key=args.tls_key,
