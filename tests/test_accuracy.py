@@ -201,6 +201,7 @@ def test_round_integer_half_even():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # Spouge at 100000 digits: a = 125400 coefficients of ~330000 bits, minutes
 def test_100000_digits():
     result = spouge.gamma("0.5", digits=100000)
     with ctx.workprec(int(100000 * 3.33) + 64):
