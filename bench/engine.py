@@ -13,10 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import subprocess
 import sys
-import time
 
 XS = ["31.41592653589793", "1000000.25", "0.7071067811865476"]
 

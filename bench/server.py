@@ -172,7 +172,7 @@ def section_idle(quick: bool) -> None:
     time.sleep(0.3)
     before = s.rss_kb()
     idle = []
-    for i in range(count):
+    for _ in range(count):
         idle.append(socket.create_connection(("127.0.0.1", s.port)))
     time.sleep(1.0)
     with socket.create_connection(("127.0.0.1", s.port)) as active:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import select
 import signal
 import socket
@@ -84,7 +83,7 @@ def spouge_server(*args: str, env: dict | None = None, preexec=None):
             break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {proc.stderr.read().decode()}")
+                raise RuntimeError(f"server did not start: {proc.stderr.read().decode()}") from None
             time.sleep(0.05)
     try:
         yield server

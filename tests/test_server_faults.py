@@ -43,7 +43,7 @@ def test_garbage_senders_beside_good_clients():
 
         def spam() -> None:
             socks = []
-            for i in range(200):
+            for _ in range(200):
                 try:
                     s = socket.create_connection(("127.0.0.1", server.port))
                     s.setblocking(False)

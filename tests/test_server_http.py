@@ -107,7 +107,8 @@ def test_keep_alive_pipelining_and_close(server):
 
 def test_http_10(server):
     reply = server.request(b"GET /v1/factorial?x=5&digits=3 HTTP/1.0\r\n\r\n", until_close=True)
-    assert reply.startswith(b"HTTP/1.0 200 OK\r\n") and b"Connection: close" in reply and reply.endswith(b'"value":"1.20e+2","a":' + reply.split(b'"a":')[1])
+    assert reply.startswith(b"HTTP/1.0 200 OK\r\n") and b"Connection: close" in reply
+    assert json.loads(reply.split(b"\r\n\r\n", 1)[1])["value"] == "1.20e+2"
     reply = server.request(b"GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /health HTTP/1.0\r\n\r\n", until_close=True)
     assert reply.count(b"HTTP/1.0 200 OK") == 2 and b"Connection: keep-alive" in reply
 

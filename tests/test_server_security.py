@@ -6,7 +6,6 @@ import datetime
 import http.client
 import ipaddress
 import json
-import socket
 import ssl
 import time
 

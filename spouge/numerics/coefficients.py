@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 import gmpy2
-from flint import arb, ctx, fmpz
+from flint import arb, ctx
 
 LOG2_2PI = math.log2(2 * math.pi)
 LOG2_E = math.log2(math.e)

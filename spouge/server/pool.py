@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import signal
 import socket
 import struct
 import subprocess
