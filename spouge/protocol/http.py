@@ -62,6 +62,11 @@ class HttpRequest:
         self._query, self._duplicates = query, tuple(duplicates)
 
     @property
+    def label(self) -> str:
+        """What the metrics call this request."""
+        return self.path
+
+    @property
     def query(self) -> dict[str, str]:
         if self._query is None:
             self._parse_query()

@@ -56,6 +56,11 @@ class Command:
     def __init__(self, name: str, args: tuple[bytes, ...], inline: bool = False) -> None:
         self.name, self.args, self.inline = name, args, inline
 
+    @property
+    def label(self) -> str:
+        """What the metrics call this request."""
+        return self.name
+
     def __repr__(self) -> str:
         return f"Command({self.name!r}, {self.args!r}, inline={self.inline})"
 

@@ -211,7 +211,7 @@ class Connection:
                 return
             if request is None:
                 break
-            slot = Slot(getattr(request, "name", None) or getattr(request, "path", "?"), self.loop.time())
+            slot = Slot(request.label, self.loop.time())
             self.slots.append(slot)
             try:
                 handler(server, self, slot, request)
