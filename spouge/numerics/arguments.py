@@ -39,9 +39,6 @@ _REAL_RE = re.compile(rf"([+-]?)({_DECIMAL})")
 _IMAG_ONLY_RE = re.compile(rf"([+-]?)({_DECIMAL})?[jJ]")
 _REAL_IMAG_RE = re.compile(rf"([+-]?)({_DECIMAL})([+-])({_DECIMAL})?[jJ]")
 
-Real = Fraction
-Complex = tuple  # (Fraction, Fraction)
-
 
 def _decimal_text_to_fraction(sign: str, text: str, original: str) -> Fraction:
     mantissa, _, exponent = text.lower().partition("e")

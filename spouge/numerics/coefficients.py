@@ -153,9 +153,5 @@ class _TableCache:
             del self._bits[old]
         return table
 
-    def clear(self) -> None:
-        self._tables.clear()
-        self._bits.clear()
-
 
 CACHE = _TableCache(CACHE_BUDGET_BITS)

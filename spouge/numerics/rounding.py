@@ -17,7 +17,7 @@ Invariants:
 from __future__ import annotations
 
 import gmpy2
-from flint import arb, ctx, fmpz
+from flint import arb, fmpz
 
 Decimal = tuple[int, int]  # (N with exactly `digits` digits, decimal exponent E)
 
@@ -93,10 +93,3 @@ def round_integer(n: int, digits: int) -> Decimal:
     if q == 10**digits:
         return 10 ** (digits - 1), exp10 + 1
     return q, exp10
-
-
-def round_quantum(value: arb, quantum_exp10: int) -> int:
-    """Nearest integer N to value / 10^quantum_exp10 from the ball's midpoint (for complex parts)."""
-    with ctx.workprec(max(ctx.prec, 64)):
-        scaled = value.mid() * (arb(10) ** -quantum_exp10 if quantum_exp10 <= 0 else 1 / arb(10) ** quantum_exp10)
-        return int((scaled + arb(0.5)).floor().mid().unique_fmpz())

@@ -229,7 +229,7 @@ def http_response(
     return head_bytes if head else head_bytes + body
 
 
-def is_http_start(first_line: bytes) -> bool:
-    """Does this first line (without CRLF) look like an HTTP/1.x request line?"""
-    parts = first_line.split(b" ")
+def is_http_start(data: bytes) -> bool:
+    """Do these first bytes of a connection start with an HTTP/1.x request line?"""
+    parts = data.split(b"\n", 1)[0].rstrip(b"\r").split(b" ")
     return len(parts) == 3 and parts[2].startswith(b"HTTP/1.") and parts[0].isalpha() and parts[0].isupper()

@@ -51,10 +51,10 @@ class Command:
     and a frozen dataclass's __init__ costs three times as much.
     """
 
-    __slots__ = ("name", "args", "inline")
+    __slots__ = ("name", "args")
 
-    def __init__(self, name: str, args: tuple[bytes, ...], inline: bool = False) -> None:
-        self.name, self.args, self.inline = name, args, inline
+    def __init__(self, name: str, args: tuple[bytes, ...]) -> None:
+        self.name, self.args = name, args
 
     @property
     def label(self) -> str:
@@ -62,10 +62,10 @@ class Command:
         return self.name
 
     def __repr__(self) -> str:
-        return f"Command({self.name!r}, {self.args!r}, inline={self.inline})"
+        return f"Command({self.name!r}, {self.args!r})"
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Command) and (self.name, self.args, self.inline) == (other.name, other.args, other.inline)
+        return isinstance(other, Command) and (self.name, self.args) == (other.name, other.args)
 
 
 class RedisRequestParser:
@@ -161,7 +161,7 @@ class RedisRequestParser:
             return False  # an empty line: skip it, as Redis does
         if len(words) > self.limits.max_args + 1:
             raise ProtocolError("Protocol error: too many arguments")
-        return Command(words[0].decode("latin-1").upper(), tuple(words[1:]), inline=True)
+        return Command(words[0].decode("latin-1").upper(), tuple(words[1:]))
 
 
 def split_inline(line: bytes) -> list[bytes]:

@@ -33,8 +33,7 @@ import time
 from dataclasses import dataclass
 
 from ..loop import EventLoop
-from ..protocol import resp
-from ..protocol.http import http_response, is_http_start
+from ..protocol import closing_error, is_http_start
 from ..protocol.redis import UNAUTHENTICATED_LIMITS, DEFAULT_LIMITS
 from . import compute as compute_mod
 from .compute import ComputeError, LRUCache
@@ -175,7 +174,7 @@ class Server:
             self.metrics.rejected_connections += 1
             try:
                 sock.setblocking(False)
-                sock.send(resp.error("ERR max number of clients reached"))
+                sock.send(closing_error(False, 503, "max number of clients reached"))  # no bytes read: RESP
             except OSError:
                 pass
             sock.close()
@@ -214,12 +213,8 @@ class Server:
                     first = sock.recv(4096)
                 except OSError:
                     pass
-            if is_http_start(first.split(b"\n")[0].rstrip(b"\r")):
-                reply = http_response(503, {"error": "max number of clients reached", "status": 503}, keep_alive=False)
-            else:
-                reply = resp.error("ERR max number of clients reached")
             try:
-                sock.send(reply)
+                sock.send(closing_error(is_http_start(first), 503, "max number of clients reached"))
             except OSError:
                 pass
             sock.close()
@@ -258,7 +253,7 @@ class Server:
         return hmac.compare_digest(header[7:].strip().encode("utf-8", "replace"), self.password)
 
     # --- computing ---------------------------------------------------------------
-    def compute(self, conn: Connection, slot, function: str, x: str, digits: str | None, reply) -> None:
+    def compute(self, slot, function: str, x: str, digits: str | None, reply) -> None:
         # The request exactly as received is a cache key of its own: a repeated
         # request is answered without parsing.  The exact value is the second
         # key, so "0.1" and "0.10" still share one computation.

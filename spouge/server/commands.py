@@ -84,7 +84,7 @@ def _compute_command(function: str):
                 server.replies.put(key, data)
             conn.complete(slot, data, status)
 
-        server.compute(conn, slot, function, x, digits, reply)
+        server.compute(slot, function, x, digits, reply)
 
     return handler
 
@@ -341,4 +341,4 @@ def handle_http(server, conn, slot, request: HttpRequest) -> None:
             server.replies.put(key, data)
             conn.complete(slot, data, "200")
 
-    server.compute(conn, slot, function, query["x"], query.get("digits"), reply)
+    server.compute(slot, function, query["x"], query.get("digits"), reply)

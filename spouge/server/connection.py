@@ -31,8 +31,7 @@ import ssl
 from collections import deque
 from itertools import count
 
-from ..protocol import HttpRequestParser, ProtocolError, RedisRequestParser, http_response, resp
-from ..protocol.http import is_http_start
+from ..protocol import HttpRequestParser, ProtocolError, RedisRequestParser, closing_error, is_http_start
 from ..protocol.redis import DEFAULT_LIMITS
 # Imported now, not on first use: once file descriptors run out, a lazy import cannot open its file.
 from .commands import handle_http, handle_redis, internal_error_reply
@@ -160,7 +159,7 @@ class Connection:
                 else:
                     self._arm_deadline()
                 return
-            self._choose_dialect(bytes(self.first[:newline]).rstrip(b"\r"))
+            self._choose_dialect(bytes(self.first[:newline]))
             data, self.first = bytes(self.first), bytearray()
         try:
             self.parser.feed(data)
@@ -356,10 +355,8 @@ class Connection:
     def protocol_error(self, exc: ProtocolError) -> None:
         """Answer a framing error once, then close (after earlier replies are flushed)."""
         self.server.metrics.protocol_errors += 1
-        if self.http or (self.parser is None and is_http_start(bytes(self.first).split(b"\n")[0].rstrip(b"\r"))):
-            data = http_response(exc.http_status, {"error": exc.message, "status": exc.http_status}, keep_alive=False)
-        else:
-            data = resp.error(exc.message if exc.message.startswith(("ERR", "Protocol")) else f"ERR {exc.message}")
+        http = self.http or (self.parser is None and is_http_start(bytes(self.first)))
+        data = closing_error(http, exc.http_status, exc.message)
         if self.parser is None:
             self.parser = RedisRequestParser()  # so that process() has something inert to ask
         self.request_started = None
