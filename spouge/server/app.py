@@ -67,6 +67,14 @@ class Config:
     password: str | None = None  # --requirepass / SPOUGE_PASSWORD
     tls_cert: str | None = None
     tls_key: str | None = None
+    # --- byte and time bounds (issue 10) ---
+    cache_memory: int = 64 * 2**20  # bytes held by the value and reply caches together (--cache-memory)
+    max_queue_bytes: int = 16 * 2**20  # bytes of queued pool jobs (arguments) before refusing as overloaded
+    inline_budget: float = 0.001  # seconds: only work predicted below this runs on the loop (--inline-budget)
+    output_hard_limit: int = 32 * 2**20  # pending output bytes that close a connection at once
+    output_soft_limit: int = 8 * 2**20  # pending output bytes that close a connection if held ...
+    output_soft_seconds: float = 10.0  # ... for this long (Redis's client-output-buffer-limit)
+    output_high_water: int = 1 * 2**20  # pending output bytes above which the connection stops reading
 
 
 class Server:

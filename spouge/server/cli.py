@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import signal
@@ -28,6 +29,11 @@ def add_parser(sub) -> None:
     p.add_argument("--max-clients", type=int, default=d.max_clients, help="open connections per process (default %(default)s)")
     p.add_argument("--max-digits", type=int, default=d.max_digits, help="largest digits a request may ask for (default %(default)s)")
     p.add_argument("--cache-size", type=int, default=d.cache_size, help="results kept in the LRU cache (default %(default)s; 0 disables)")
+    p.add_argument("--cache-memory", type=_size, default=d.cache_memory, help="bytes the result caches may hold, e.g. 64M (default 64M)")
+    p.add_argument("--max-queue-bytes", type=_size, default=d.max_queue_bytes, help="bytes of computations waiting for a worker before new ones are refused (default 16M)")
+    p.add_argument("--inline-budget", type=float, default=d.inline_budget, help="seconds: work predicted to take less runs on the event loop, the rest in the pool (default %(default)s)")
+    p.add_argument("--output-limit", type=_output_limit, default=(d.output_hard_limit, d.output_soft_limit, d.output_soft_seconds),
+                   metavar="HARD:SOFT:SECONDS", help="per-connection pending output: close at HARD bytes, or at SOFT bytes held for SECONDS (default 32M:8M:10)")
     p.add_argument("--idle-timeout", type=float, default=d.idle_timeout, help="seconds before an idle connection is closed (default %(default)s)")
     p.add_argument("--request-timeout", type=float, default=d.request_timeout, help="seconds to finish sending one request once it starts (default %(default)s)")
     p.add_argument("--compute-timeout", type=float, default=d.compute_timeout, help="seconds one computation may take (default %(default)s)")
@@ -39,6 +45,30 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
+_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "m": 2**20, "mb": 2**20, "g": 2**30, "gb": 2**30}
+
+
+def _size(text: str) -> int:
+    """'64M', '512k', '1000000' -> bytes (binary units, as Redis's config)."""
+    t = text.strip().lower()
+    number = t.rstrip("kmgb")
+    unit = t[len(number):]
+    if not number.isdigit() or unit not in _UNITS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 1000000, 512k, 64M, 1G)")
+    return int(number) * _UNITS[unit]
+
+
+def _output_limit(text: str) -> tuple[int, int, float]:
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HARD:SOFT:SECONDS (e.g. 32M:8M:10)")
+    try:
+        seconds = float(parts[2])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{parts[2]!r} is not a number of seconds") from None
+    return _size(parts[0]), _size(parts[1]), seconds
+
+
 def _check(args) -> str | None:
     checks = [
         (1 <= args.port <= 65535 or args.port == 0, "--port must be 0..65535"),
@@ -48,6 +78,9 @@ def _check(args) -> str | None:
         (args.max_clients >= 1, "--max-clients must be at least 1"),
         (1 <= args.max_digits <= 100000, "--max-digits must be 1..100000"),
         (args.cache_size >= 0, "--cache-size must be at least 0"),
+        (args.max_queue_bytes >= 1, "--max-queue-bytes must be at least 1"),
+        (args.inline_budget >= 0, "--inline-budget must be at least 0"),
+        (args.output_limit[2] > 0 and args.output_limit[0] > 0, "--output-limit needs a positive HARD and SECONDS"),
         (min(args.idle_timeout, args.request_timeout, args.compute_timeout, args.drain_timeout) > 0, "timeouts must be positive"),
         (not args.tls_key or args.tls_cert, "--tls-key needs --tls-cert"),
         (not args.tls_cert or os.path.exists(args.tls_cert), f"--tls-cert {args.tls_cert}: no such file"),
@@ -68,6 +101,8 @@ def run(args) -> int:
         max_digits=args.max_digits, cache_size=args.cache_size, jobs=args.jobs, reuse_port=args.workers > 1,
         password=args.requirepass if args.requirepass is not None else (os.environ.get("SPOUGE_PASSWORD") or None),
         tls_cert=args.tls_cert, tls_key=args.tls_key,
+        cache_memory=args.cache_memory, max_queue_bytes=args.max_queue_bytes, inline_budget=args.inline_budget,
+        output_hard_limit=args.output_limit[0], output_soft_limit=args.output_limit[1], output_soft_seconds=args.output_limit[2],
     )
     if args.workers == 1:
         return _serve(config)
