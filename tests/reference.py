@@ -8,6 +8,8 @@ and a case counts only if both ends of the ball round the same way.
 from __future__ import annotations
 
 import decimal
+
+import gmpy2
 from fractions import Fraction
 
 from flint import acb, arb, ctx, fmpq
@@ -53,9 +55,9 @@ def _round_text(text: str, digits: int) -> str:
         value = +decimal.Decimal(mantissa_text)
     sign, digit_tuple, exponent = value.as_tuple()
     mantissa = "".join(map(str, digit_tuple)).ljust(digits, "0")
-    exp10 = exponent + len(digit_tuple) - 1 + int(exponent_text or 0)
+    exp10 = exponent + len(digit_tuple) - 1 + int(gmpy2.mpz(exponent_text or 0))
     body = mantissa[0] + ("." + mantissa[1:] if digits > 1 else "")
-    return f"{'-' if sign else ''}{body}e{'+' if exp10 >= 0 else '-'}{abs(exp10)}"
+    return f"{'-' if sign else ''}{body}e{'+' if exp10 >= 0 else '-'}{gmpy2.mpz(abs(exp10)).digits(10)}"
 
 
 def reference_complex(fn: str, re: Fraction, im: Fraction, digits: int) -> acb:

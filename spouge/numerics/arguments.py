@@ -12,6 +12,10 @@ Invariants:
 - Decimal exponents are capped (``MAX_DECIMAL_EXPONENT``) so that no input can
   make us build a gigantic integer; that cap is far above what the engine can
   finish anyway (|x| up to 10^1000 is the documented range).
+- An exact x carries at most ``MAX_INPUT_DIGITS`` significant decimal digits
+  (numerator and denominator of a Fraction each at most that many).  Digit
+  strings are converted by GMP, never by ``int(str)``, so Python's global
+  4300-digit limit (``sys.set_int_max_str_digits``) is neither hit nor touched.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from decimal import Decimal
 from fractions import Fraction
 from numbers import Rational
 
+import gmpy2
+
 #: Largest number of significant digits a caller may ask for.  Spouge's sum
 #: costs O(digits) terms at O(digits) precision; 100000 digits takes minutes.
 MAX_DIGITS = 100_000
@@ -31,8 +37,18 @@ MAX_DIGITS = 100_000
 #: precision for the result's exponent alone would exceed 33000 bits.
 MAX_DECIMAL_EXPONENT = 10_000
 
-#: Longest string accepted for x (the server caps a whole line at 64 KiB).
-MAX_ARGUMENT_LENGTH = 20_000
+#: Most significant decimal digits an exact x may carry (a string's significand,
+#: a Decimal's digits, an int's or a Fraction's numerator and denominator).
+#: Longer inputs cost no more to evaluate (the engine rounds x to its working
+#: precision with a proven bound), but parsing and exact reductions are O(n^2).
+MAX_INPUT_DIGITS = 100_000
+
+#: Longest string accepted for x: the digits, plus room for a sign, a point,
+#: leading zeros and an exponent.  (The server caps a whole line at 64 KiB.)
+MAX_ARGUMENT_LENGTH = MAX_INPUT_DIGITS + 10_000
+
+_MAX_INPUT_BITS = math.ceil(MAX_INPUT_DIGITS * math.log2(10)) + 1
+_MAX_MAGNITUDE_BITS = math.ceil((MAX_DECIMAL_EXPONENT + 1) * math.log2(10))
 
 _DECIMAL = r"[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?"
 _REAL_RE = re.compile(rf"([+-]?)({_DECIMAL})")
@@ -54,7 +70,11 @@ def _decimal_text_to_fraction(sign: str, text: str, original: str) -> Fraction:
             )
     if not significand:
         return Fraction(0)  # "0e999999999": never build 10^exponent for a zero
-    digits = int(significand)
+    if len(significand) > MAX_INPUT_DIGITS:
+        raise ValueError(
+            f"x has {len(significand)} significant digits; spouge accepts at most {MAX_INPUT_DIGITS} (MAX_INPUT_DIGITS)"
+        )
+    digits = int(gmpy2.mpz(significand))  # GMP: no 4300-digit str limit, O(n log n)
     if exp10 >= 0:
         value = Fraction(digits * 10**exp10)
     else:
@@ -79,14 +99,53 @@ def _parse_real_text(text: str, original: str, name: str) -> Fraction:
     return _decimal_text_to_fraction(match.group(1), match.group(2), original)
 
 
+def _check_exact(value: Fraction, name: str) -> Fraction:
+    """The size limits for an exact rational given as a number (not text): digits and magnitude."""
+    p, q = value.numerator, value.denominator
+    if max(abs(p).bit_length(), q.bit_length()) > _MAX_INPUT_BITS:
+        raise ValueError(
+            f"{name} has more than {MAX_INPUT_DIGITS} significant digits (numerator or denominator); "
+            f"spouge accepts at most {MAX_INPUT_DIGITS} (MAX_INPUT_DIGITS)"
+        )
+    log2 = abs(p).bit_length() - q.bit_length()  # within 1 of log2|x|
+    if p and (
+        not -_MAX_MAGNITUDE_BITS + 4 <= log2 <= _MAX_MAGNITUDE_BITS - 4  # near the edges: decide exactly
+        and (abs(value) >= 10 ** (MAX_DECIMAL_EXPONENT + 1) or abs(value) < Fraction(1, 10**MAX_DECIMAL_EXPONENT))
+    ):
+        raise ValueError(
+            f"{name} is out of range (10^-{MAX_DECIMAL_EXPONENT} <= |{name}| < 10^{MAX_DECIMAL_EXPONENT + 1})"
+        )
+    return value
+
+
+def _rational_parts(x: object) -> tuple[int, int] | None:
+    """(numerator, denominator) of an exact rational from any library, or None.
+
+    Covers int subclasses and numpy integers (``__index__``), ``numbers.Rational``
+    (Fraction, gmpy2 mpq/mpz, python-flint fmpq/fmpz register or quack alike).
+    """
+    if isinstance(x, Rational):
+        return int(x.numerator), int(x.denominator)
+    index = getattr(type(x), "__index__", None)
+    if index is not None:
+        return int(index(x)), 1
+    num, den = getattr(x, "numerator", None), getattr(x, "denominator", None)
+    if num is not None and den is not None and not callable(num):
+        try:
+            return int(num), int(den)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
 def parse_real(x: object, name: str = "x") -> Fraction:
     """Return the exact value of a real argument, or raise TypeError/ValueError."""
     if isinstance(x, bool):
         raise TypeError(f"{name} must be a number or a numeric string, not bool")
     if isinstance(x, int):
-        return Fraction(x)
-    if isinstance(x, Fraction) or isinstance(x, Rational):
-        return Fraction(x.numerator, x.denominator)
+        return _check_exact(Fraction(x), name)
+    if isinstance(x, Fraction):
+        return _check_exact(x, name)
     if isinstance(x, float):
         if not math.isfinite(x):
             raise ValueError(f"{name} = {x!r} is not a finite number")
@@ -96,11 +155,17 @@ def parse_real(x: object, name: str = "x") -> Fraction:
             raise ValueError(f"{name} = {x!r} is not a finite number")
         if x and abs(x.adjusted()) > MAX_DECIMAL_EXPONENT:
             raise ValueError(f"{name} = {x!r} is out of range (|exponent| <= {MAX_DECIMAL_EXPONENT})")
-        return Fraction(x)
+        sign, digit_tuple, exponent = x.as_tuple()
+        if len(digit_tuple) > MAX_INPUT_DIGITS:
+            raise ValueError(f"{name} has {len(digit_tuple)} significant digits; spouge accepts at most {MAX_INPUT_DIGITS}")
+        return _decimal_text_to_fraction("-" if sign else "", "".join(map(str, digit_tuple)) + f"e{exponent}", name)
     if isinstance(x, str):
         return _parse_real_text(_check_str(x), x, name)
     if isinstance(x, complex):
         raise TypeError(f"{name} must be real here, not complex")
+    parts = _rational_parts(x)
+    if parts is not None and parts[1] > 0:
+        return _check_exact(Fraction(*parts), name)
     raise TypeError(f"{name} must be an int, float, str, Fraction or Decimal, not {type(x).__name__}")
 
 
@@ -113,7 +178,7 @@ def parse_number(x: object) -> Fraction | tuple[Fraction, Fraction]:
     if isinstance(x, complex):
         if not (math.isfinite(x.real) and math.isfinite(x.imag)):
             raise ValueError(f"x = {x!r} is not a finite number")
-        return (Fraction(x.real), Fraction(x.imag))
+        return (_check_exact(Fraction(x.real), "x"), _check_exact(Fraction(x.imag), "x"))
     if isinstance(x, str):
         text = _check_str(x)
         if text[-1:] not in ("j", "J"):

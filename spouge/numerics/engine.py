@@ -15,6 +15,15 @@ Why this form:
 - The rest (two logs) is Arb ball arithmetic, so rounding errors are tracked.
 - Spouge's truncation error enters as a ball: |ln(1+eps)| <= 2|eps| for |eps| <= 1/2.
 
+Long arguments: cost follows the precision, not the spelling.  When z's
+denominator is longer than the accuracy asked, z is first rounded to
+z~ = P / 2^s (s = rel_bits + a few bits for the size of the derivative) and
+the ball is widened by |z - z~| * sup |d/dz ln z!| on the segment between
+them.  d/dz ln z! = psi(1+z), and for Re w >= 1
+        |psi(w)| <= gamma + (pi^2/6) |w - 1|        (from psi(w) = -gamma + sum 1/(n+1) - 1/(n+w))
+        -gamma <= psi(w) <= ln w                     (real w >= 1: psi increases and psi(w) < ln w)
+so "1e-10000" or a 100000-digit x costs what a short x of the same size costs.
+
 Who adds guard bits: the caller passes ``rel_bits`` (relative accuracy wanted
 for the sum) and ``abs_bits`` (total working precision, which includes bits
 for the size of ln z! itself); this module adds ``SUM_GUARD_BITS`` for the 2a
@@ -42,6 +51,57 @@ SUM_GUARD_BITS = 24
 #: one operation per term instead of two, and the factor q of extra error
 #: (a*q units) still stays below 2^-F.
 Q_HEADROOM_BITS = 64
+
+
+#: Bits beyond rel_bits kept when a long z is rounded (its error is then
+#: <= 2^-(rel_bits + Z_GUARD_BITS - 1), well inside the sum's own guard).
+Z_GUARD_BITS = 24
+
+#: Round z only if its denominator is this many bits longer than the grid:
+#: below that, rounding saves less than it costs.
+Z_ROUND_SLACK_BITS = 64
+
+
+def _psi_bits(p: int, q: int) -> int:
+    """An integer >= log2 of the bound on |psi(1 + xi)| used in _round_real/_round_complex, for |z| ~ |p|/q."""
+    magnitude = max(0, abs(p).bit_length() - q.bit_length() + 1)  # >= log2(|z| + 1) - 1
+    return magnitude + 3
+
+
+def _dyadic(p: int, q: int, s: int) -> int:
+    """round(p * 2^s / q) (half up), exactly."""
+    return ((p << (s + 1)) + q) // (2 * q)
+
+
+def _round_real(p: int, q: int, rel_bits: int) -> tuple[int, int, arb | None]:
+    """(P, 2^s, error ball) with |ln z! - ln (P/2^s)!| inside the ball, or (p, q, None) if z is short."""
+    s = rel_bits + Z_GUARD_BITS + _psi_bits(p, q)
+    if q.bit_length() <= s + Z_ROUND_SLACK_BITS:
+        return p, q, None
+    big_p = _dyadic(p, q, s)
+    den = 1 << s
+    delta = fmpq(p, q) - fmpq(big_p, den)  # exact
+    with ctx.workprec(64):
+        # xi between z and z~: 0 <= xi <= z~ + 2^-s, and |psi(1 + xi)| <= max(gamma, ln(2 + z~)) <= 1 + ln(2 + z~)
+        bound = (arb(fmpq(big_p, den)) + 2).log() + 1
+        err = arb(delta) * bound * arb(0, 1)
+    return big_p, den, err
+
+
+def _round_complex(pr: int, pi: int, q: int, rel_bits: int) -> tuple[int, int, int, arb | None]:
+    """Like _round_real for z = (pr + i pi)/q with Re z >= 0; Re z~ >= 0 too, so the segment stays in Re >= 0."""
+    s = rel_bits + Z_GUARD_BITS + _psi_bits(max(abs(pr), abs(pi)), q)
+    if q.bit_length() <= s + Z_ROUND_SLACK_BITS:
+        return pr, pi, q, None
+    big_r, big_i = _dyadic(pr, q, s), _dyadic(pi, q, s)
+    den = 1 << s
+    dr, di = fmpq(pr, q) - fmpq(big_r, den), fmpq(pi, q) - fmpq(big_i, den)
+    with ctx.workprec(64):
+        # |psi(w)| <= gamma + (pi^2/6)|w - 1| with |w - 1| = |xi| <= |z~| + |delta| <= |Re z~| + |Im z~| + 1
+        size = abs(arb(fmpq(big_r, den))) + abs(arb(fmpq(big_i, den))) + 1
+        bound = 1 + size * 2  # pi^2/6 < 2, gamma < 1
+        err = (abs(arb(dr)) + abs(arb(di))) * bound * arb(0, 1)
+    return big_r, big_i, den, err
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +168,15 @@ def log_factorial(p: int, q: int, rel_bits: int, abs_bits: int) -> LogFactorial:
     if p < 0:
         raise ValueError("internal: log_factorial needs z >= 0")
     a, frac_bits = _plan(rel_bits)
+    p, q, rounding_error = _round_real(p, q, rel_bits)
     coeffs = CACHE.get(a, frac_bits)
     with ctx.workprec(max(abs_bits, rel_bits) + 16):
         s = _real_sum(coeffs, a, p, q, frac_bits)
         zb = arb(fmpq(p, q)) if q != 1 else arb(p)
         t = zb + a
         value = (zb + 0.5) * t.log() - t + s.log() + arb(0, _truncation_radius(a))
+        if rounding_error is not None:
+            value += rounding_error
     return LogFactorial(value, a, log2_truncation_bound(a))
 
 
@@ -122,6 +185,7 @@ def log_factorial_complex(pr: int, pi: int, q: int, rel_bits: int, abs_bits: int
     if pr < 0:
         raise ValueError("internal: log_factorial needs Re z >= 0")
     a, frac_bits = _plan(rel_bits)
+    pr, pi, q, rounding_error = _round_complex(pr, pi, q, rel_bits)
     coeffs = CACHE.get(a, frac_bits)
     with ctx.workprec(max(abs_bits, rel_bits) + 16):
         s = _complex_sum(coeffs, a, pr, pi, q, frac_bits)
@@ -129,4 +193,6 @@ def log_factorial_complex(pr: int, pi: int, q: int, rel_bits: int, abs_bits: int
         t = zb + a
         eps = _truncation_radius(a)
         value = (zb + 0.5) * t.log() - t + s.log() + acb(arb(0, eps), arb(0, eps))
+        if rounding_error is not None:
+            value += acb(rounding_error, rounding_error)
     return LogFactorial(value, a, log2_truncation_bound(a))

@@ -13,12 +13,15 @@ How a real value is produced (x exact rational):
                 the offset from the pole is never rounded away; sign (-1)^n sgn f.
 Then the decimal is decided from the ball of ln|Γ| (``rounding``).  If the ball
 does not decide the rounding, the precision rises and everything is redone
-(Ziv).  Integer arguments are the only ones whose value can be an exact tie
-or power of ten; when undecided they are settled by an exact product.
+(Ziv); ``precision.plan`` predicts the first pass's bits from the input and
+sets the ceiling, ``precision.next_bits`` the passes after it.  Integer
+arguments are the only ones whose value can be an exact tie or power of ten;
+when undecided they are settled by an exact product.  A complex x with a zero
+imaginary part takes the real road.
 
-Precision: ``target`` = digits*log2(10) + GUARD_BITS is the relative accuracy
-asked of Γ; the working precision adds log2|ln Γ| bits so that the exponent of
-a huge result (10^(10^1003)) is still exact.
+Errors: ``PoleError`` (a ``ValueError``) at the poles, ``ValueError`` and
+``TypeError`` from the arguments, ``UndecidedError`` (a ``ValueError``) past
+the precision ceiling, which no input is known to reach.
 """
 
 from __future__ import annotations
@@ -32,19 +35,9 @@ from flint import acb, arb, ctx, fmpq, fmpz
 
 from .arguments import check_digits, parse_number, parse_real
 from .engine import log_factorial, log_factorial_complex
-from .result import ComplexSpougeResult, SpougeResult, bound_text as _bound_text
+from .precision import UndecidedError, next_bits, plan, target_bits as _target
+from .result import ComplexSpougeResult, SpougeResult, bound_text as _bound_text, int_text
 from .rounding import round_ball, round_from_log, round_integer
-
-#: Bits beyond the requested digits on the first pass.  A pass fails to decide
-#: with probability about 2^-GUARD_BITS, and then costs one more pass.
-GUARD_BITS = 16
-
-#: Give up (ArithmeticError) once the working precision exceeds this multiple
-#: of the first pass: only a value sitting exactly on a rounding boundary could
-#: get there, and for non-integer rational x none is known to exist.
-MAX_PRECISION_FACTOR = 64
-
-LOG2_10 = math.log2(10)
 
 bound_text = lru_cache(maxsize=1024)(_bound_text)
 
@@ -54,47 +47,20 @@ class PoleError(ValueError):
 
 
 def _exact_text(x: object) -> str:
+    """The input as the caller wrote it (ints and Fractions of any length: GMP, not str())."""
     if isinstance(x, str):
         return x.strip()
     if isinstance(x, float | complex):
         return repr(x)
+    if isinstance(x, int):
+        return int_text(int(x))
+    if isinstance(x, Fraction):
+        return f"{int_text(x.numerator)}/{int_text(x.denominator)}" if x.denominator != 1 else int_text(x.numerator)
     return str(x)
-
-
-def _log2_abs(x: Fraction) -> int:
-    """An integer within 1 of log2|x| (x != 0)."""
-    return abs(x.numerator).bit_length() - x.denominator.bit_length()
-
-
-def _magnitude_bits(*parts: Fraction) -> int:
-    """Bits for the size of ln|Γ(x)|: about log2(|x| ln|x| + ln(1/|x|) + ln(1/|f|)).
-
-    Works in log2 space so that |x| = 10^10000 does not overflow a float.
-    """
-    top = 2.0
-    for part in parts:
-        p, q = part.numerator, part.denominator
-        if not p:
-            continue
-        lg = abs(p).bit_length() - q.bit_length()  # within 1 of log2|x|
-        # |x| log|x| for large x; log(1/|x|) for small x (the pole at 0)
-        top = max(top, lg + math.log2(lg + 1) if lg > 0 else math.log2(1 - lg))
-        if p < 0 and q != 1:  # log(1/|f|) near a negative pole, f = x - round(x)
-            f_num = p - ((2 * p + q) // (2 * q)) * q
-            top = max(top, math.log2(1 + q.bit_length() - abs(f_num).bit_length()))
-    return math.ceil(top) + 3
 
 
 def _is_integer(x: Fraction) -> bool:
     return x.denominator == 1
-
-
-def _target_bits(digits: int) -> int:
-    return math.ceil(digits * LOG2_10) + GUARD_BITS
-
-
-def _raise_precision(bits: int, deficit: int | None) -> int:
-    return bits + max(GUARD_BITS * 2, bits // 4, (deficit or 0) + GUARD_BITS)
 
 
 def _ln_abs_gamma(x: Fraction, bits: int, extra: int):
@@ -150,10 +116,17 @@ def _may_be_boundary(m: int, digits: int) -> bool:
     return m * math.log10(m / math.e) - trailing <= digits + 2
 
 
+def _undecided(name: str, text: str, digits: int, bits: int) -> UndecidedError:
+    return UndecidedError(
+        f"{name}({text[:60]}{'...' if len(text) > 60 else ''}) to {digits} digits: the value lies within 2^-{bits} "
+        f"of a rounding boundary, past the precision spouge allows for this input"
+    )
+
+
 def _real_result(name: str, x: Fraction, text: str, digits: int, factorial_of: int | None) -> SpougeResult:
     """Γ(x) correctly rounded; factorial_of is m when Γ(x) = m! exactly (integer x)."""
-    extra = _magnitude_bits(x)
-    bits = first = _target_bits(digits)
+    p = plan("gamma", (x,), digits)
+    bits, extra = p.bits, p.extra
     while True:
         value, sign, a, log2_bound = _ln_abs_gamma(x, bits, extra)
         with ctx.workprec(bits + extra + 16):
@@ -163,17 +136,30 @@ def _real_result(name: str, x: Fraction, text: str, digits: int, factorial_of: i
         if decided is not None:
             mantissa, exponent = decided
             return SpougeResult(name, text, digits, sign * mantissa, exponent, a, bound_text(log2_bound), bits + extra)
-        bits = _raise_precision(bits, None)
-        if bits > MAX_PRECISION_FACTOR * first:
-            raise ArithmeticError(f"could not decide the rounding of {name}({text}) to {digits} digits")
+        following = next_bits(bits, None, p.max_bits)
+        if following is None:
+            raise _undecided(name, text, digits, bits)
+        bits = following
+
+
+def _complex_from_real(result: SpougeResult, digits: int) -> ComplexSpougeResult:
+    """A real result to digits+1 digits as a complex one: its units sit on the quantum floor(log10|v|) - digits."""
+    return ComplexSpougeResult(
+        result.function, result.x, digits, result.mantissa, 0, result.exponent - digits, result.a,
+        result.error_bound, result.precision,
+    )
 
 
 def _complex_result(name: str, z: tuple[Fraction, Fraction], text: str, digits: int) -> ComplexSpougeResult:
     re, im = z
-    if im == 0 and _is_integer(re) and re <= 0:
-        raise PoleError(f"{name}({text}): Γ has a pole at {re}")
-    extra = _magnitude_bits(re, im)
-    bits = first = _target_bits(digits) + 4
+    if im == 0:
+        if _is_integer(re) and re <= 0:
+            raise PoleError(f"{name}({text}): Γ has a pole at {re}")
+        real = _real_result(name, re, text, digits + 1, int(re) - 1 if _is_integer(re) else None)
+        return _complex_from_real(real, digits)
+    p = plan("gamma", (re, im), digits)
+    extra = p.extra
+    bits = p.bits + 4
     q = math.lcm(re.denominator, im.denominator)
     pr, pi = re.numerator * (q // re.denominator), im.numerator * (q // im.denominator)
     while True:
@@ -193,7 +179,9 @@ def _complex_result(name: str, z: tuple[Fraction, Fraction], text: str, digits: 
                 log_v, flip = arb.pi().log() - sine.log() - lf.value, nearest % 2 == 1
         with ctx.workprec(work + 16):
             ln10 = arb.const_log10()
-            exp10 = (log_v.real / ln10).floor().unique_fmpz()
+            # Any decade within the ball serves: the quantum only has to be within
+            # one decade of |v| for the documented accuracy.  Take the lower one.
+            exp10 = (log_v.real / ln10).lower().floor().unique_fmpz() if log_v.real.is_finite() else None
             if exp10 is not None:
                 quantum = int(exp10) - digits
                 scaled = (log_v - fmpz(quantum) * ln10).exp()
@@ -203,9 +191,10 @@ def _complex_result(name: str, z: tuple[Fraction, Fraction], text: str, digits: 
                 if scaled.real.rad() < limit and scaled.imag.rad() < limit:
                     units = [int((part.mid() + arb(0.5)).floor().unique_fmpz()) for part in (scaled.real, scaled.imag)]
                     return ComplexSpougeResult(name, text, digits, units[0], units[1], quantum, lf.a, bound_text(lf.log2_bound), work)
-        bits = _raise_precision(bits, None)
-        if bits > MAX_PRECISION_FACTOR * first:
-            raise ArithmeticError(f"could not decide {name}({text}) to {digits} digits")
+        following = next_bits(bits, None, p.max_bits)
+        if following is None:
+            raise _undecided(name, text, digits, bits)
+        bits = following
 
 
 def gamma(x, digits: int = 16):
@@ -249,8 +238,9 @@ def lgamma(x, digits: int = 16) -> SpougeResult:
     text = _exact_text(x)
     if _is_integer(value) and value <= 0:
         raise PoleError(f"lgamma({text}): Γ has a pole at x = {value}")
-    extra = _magnitude_bits(value)
-    bits = first = _target_bits(digits)
+    p = plan("lgamma", (value,), digits)
+    bits, extra = p.bits, p.extra
+    target = _target(digits)  # relative accuracy wanted of ln|Γ| itself
     while True:
         ln_abs, _, a, log2_bound = _ln_abs_gamma(value, bits, extra)
         if value in (1, 2):  # Γ = 1 exactly: ln|Γ| = 0 (the ball contains 0 and cannot decide)
@@ -259,10 +249,11 @@ def lgamma(x, digits: int = 16) -> SpougeResult:
             decided = round_ball(ln_abs, digits)
             deficit = None
             if decided is None and not ln_abs.contains(0):
-                deficit = _target_bits(digits) - ln_abs.rel_accuracy_bits()
+                deficit = max(0, target - ln_abs.rel_accuracy_bits())
         if decided is not None:
             sign, (mantissa, exponent) = decided
             return SpougeResult("lgamma", text, digits, sign * mantissa, exponent, a, bound_text(log2_bound), bits + extra)
-        bits = _raise_precision(bits, deficit)
-        if bits > MAX_PRECISION_FACTOR * first + 64 * extra:
-            raise ArithmeticError(f"could not decide the rounding of lgamma({text}) to {digits} digits")
+        following = next_bits(bits, deficit, p.max_bits)
+        if following is None:
+            raise _undecided("lgamma", text, digits, bits)
+        bits = following

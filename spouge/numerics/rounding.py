@@ -7,10 +7,13 @@ Invariants:
 - A rounding is returned only when every point of the ball rounds to it
   (round half to even).  Otherwise the answer is ``None`` and the caller must
   raise the precision (Ziv's strategy).  So every returned digit is right.
-- A ball can decide only if it excludes every rounding boundary: the decade
-  boundaries 10^E (which change the exponent) and the half-ulp points.
-  Exact ties and exact powers of ten are never decided from a ball; they
-  can only occur for exact values, which ``round_integer`` settles.
+- A ball decides when every point in it rounds to the same decimal.  That
+  needs no half-ulp point inside it; a power of ten 10^E inside it is fine
+  when the points below it round up to 10^E (they are within half an ulp of
+  the lower decade) and those above round down to it: such a ball straddles
+  the decade boundary yet decides "1.000...e+E".  Exact ties are never
+  decided from a ball; they can only occur for exact values, which
+  ``round_integer`` settles.
 - The decimal is (N, E): N has exactly `digits` digits, value = N * 10^(E-digits+1).
 """
 
@@ -38,6 +41,29 @@ def _round_scaled(m: arb, digits: int, exp10: int) -> Decimal | None:
     return n, exp10
 
 
+def _decade_range(log10_value: arb) -> tuple[int, int] | None:
+    """(floor of the lower end, floor of the upper end) of log10|V|, or None if not finite."""
+    if not log10_value.is_finite():
+        return None
+    lo = log10_value.lower().floor().unique_fmpz()
+    hi = log10_value.upper().floor().unique_fmpz()
+    return None if lo is None or hi is None else (int(lo), int(hi))
+
+
+def _round_across_power(m: arb, digits: int, exp10: int) -> Decimal | None:
+    """m is V * 10^(digits-1-exp10) for a ball V around 10^exp10; decide 10^exp10 or None.
+
+    Points of V below 10^exp10 round (on the lower decade's grid) to 10^exp10
+    when m > 10^(digits-1) - 1/20; points above round down to it when
+    m < 10^(digits-1) + 1/2.  Both ends strict, so no tie is ever decided here.
+    """
+    unit = fmpz(10) ** (digits - 1)
+    twenty_m = m * 20
+    if twenty_m > arb(20 * unit - 1) and twenty_m < arb(20 * unit + 10):
+        return int(unit), exp10
+    return None
+
+
 def round_from_log(log_abs: arb, digits: int) -> Decimal | None:
     """Round |V| = exp(log_abs) to `digits` significant digits, or None if undecided.
 
@@ -45,11 +71,13 @@ def round_from_log(log_abs: arb, digits: int) -> Decimal | None:
     and the caller's precision must cover log2|ln V| bits beyond the target.
     """
     ln10 = arb.const_log10()
-    exp10 = (log_abs / ln10).floor().unique_fmpz()
-    if exp10 is None:
+    decades = _decade_range(log_abs / ln10)
+    if decades is None or decades[1] - decades[0] > 1:
         return None
-    exp10 = int(exp10)
+    exp10 = decades[1]
     scaled = (log_abs - fmpz(exp10 - digits + 1) * ln10).exp()
+    if decades[0] != exp10:
+        return _round_across_power(scaled, digits, exp10)
     return _round_scaled(scaled, digits, exp10)
 
 
@@ -59,13 +87,16 @@ def round_ball(value: arb, digits: int) -> tuple[int, Decimal] | None:
         return None
     sign = 1 if value > 0 else -1
     magnitude = abs(value)
-    exp10 = (magnitude.log() / arb.const_log10()).floor().unique_fmpz()
-    if exp10 is None:
+    decades = _decade_range(magnitude.log() / arb.const_log10())
+    if decades is None or decades[1] - decades[0] > 1:
         return None
-    exp10 = int(exp10)
+    exp10 = decades[1]
     power = digits - 1 - exp10
     scale = arb(10) ** power if power >= 0 else 1 / (arb(10) ** -power)
-    decided = _round_scaled(magnitude * scale, digits, exp10)
+    if decades[0] != exp10:
+        decided = _round_across_power(magnitude * scale, digits, exp10)
+    else:
+        decided = _round_scaled(magnitude * scale, digits, exp10)
     return None if decided is None else (sign, decided)
 
 
