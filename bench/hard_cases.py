@@ -27,8 +27,9 @@ from flint import arb, ctx, fmpq
 
 def _decimal(value: arb, places: int) -> str:
     """value truncated (toward zero) to `places` decimals, as a plain decimal string."""
-    scaled = (value * arb(10) ** places).floor() if value >= 0 else (value * arb(10) ** places).ceil()
-    n = int(scaled.mid().unique_fmpz())
+    with ctx.workprec(int(places * 3.33) + 128):
+        scaled = (value * arb(10) ** places).floor() if value >= 0 else (value * arb(10) ** places).ceil()
+        n = int(scaled.mid().unique_fmpz())
     sign = "-" if n < 0 else ""
     digits = str(abs(n)).rjust(places + 1, "0")
     return f"{sign}{digits[:-places]}.{digits[-places:]}"
@@ -95,14 +96,18 @@ def cases(size: str = "small", seed: int = 20261130) -> list[tuple[str, str, obj
             zero = lgamma_zero(start, places + 10)
             out.append(("lgamma_neg_zeros", "lgamma", _decimal(zero, places), rng.choice([1, 5, 16])))
     # Γ(x) at a rounding boundary
+    boundary_digits = {"1.5": [1], "2.5": [1], "1.25": [2], "10": [1, 2, 5], "100": [1, 3]}
     for level, start in LEVEL_STARTS:
         for places in ([10, 30, 100, 380] + ([700, 1000, 2000] if large else [])):
             point = gamma_level_point(level, start, places + 10)
             fn = rng.choice(["gamma", "factorial"])
-            text = _decimal(point, places)
-            if fn == "factorial":
-                text = _decimal(point - 1, places)
-            out.append(("near_boundary", fn, text, rng.choice([1, 2])))
+            with ctx.workprec(int(places * 3.33) + 128):
+                if fn == "factorial":
+                    point = point - 1
+                ulp = arb(10) ** -places if point >= 0 else -(arb(10) ** -places)
+                for nudge in (0, 1):  # truncated, and one unit in the last place away: both sides of the boundary
+                    text = _decimal(point + ulp * nudge, places)
+                    out.append(("near_boundary", fn, text, rng.choice(boundary_digits[level])))
     # tiny arguments of both signs
     for k in ([1, 5, 17, 100, 600, 2813, 6500, 10000] + ([rng.randint(1, 10000) for _ in range(30)] if large else [])):
         for fn in ("gamma", "factorial", "lgamma"):

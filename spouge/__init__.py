@@ -6,8 +6,12 @@
 """
 
 from .numerics import (
-    MAX_DIGITS, ComplexSpougeResult, PoleError, SpougeResult, factorial, gamma, lgamma,
+    MAX_DIGITS, MAX_INPUT_DIGITS, ComplexSpougeResult, Estimate, PoleError, SpougeResult, UndecidedError, estimate,
+    factorial, gamma, lgamma,
 )
 
 __version__ = "0.1.0"
-__all__ = ["MAX_DIGITS", "ComplexSpougeResult", "PoleError", "SpougeResult", "factorial", "gamma", "lgamma"]
+__all__ = [
+    "MAX_DIGITS", "MAX_INPUT_DIGITS", "ComplexSpougeResult", "Estimate", "PoleError", "SpougeResult", "UndecidedError",
+    "estimate", "factorial", "gamma", "lgamma",
+]

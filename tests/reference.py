@@ -37,7 +37,7 @@ def reference_text(fn: str, x: Fraction, digits: int) -> str | None:
             if not ball.is_finite():
                 prec *= 2
                 continue
-            texts = [end.str(digits + 25, radius=False, more=True) for end in (ball.lower(), ball.upper())]
+            texts = [end.str(digits + prec // 3 + 10, radius=False, more=True) for end in (ball.lower(), ball.upper())]
         rounded = {_round_text(t, digits) for t in texts}
         if len(rounded) == 1:
             return rounded.pop()

@@ -50,7 +50,7 @@ def _reference(fn: str, x: Fraction, digits: int) -> str:
             ball = hard_cases.as_arb(x)
             value = ball.gamma() if fn == "gamma" else (ball.lgamma() if x > 0 else abs(ball.gamma()).log())
             if value.is_finite() and not value.contains(0):
-                texts = [end.str(digits + 30, radius=False, more=True) for end in (value.lower(), value.upper())]
+                texts = [end.str(digits + prec // 3 + 10, radius=False, more=True) for end in (value.lower(), value.upper())]
                 rounded = {_round_text(t, digits) for t in texts}
                 if len(rounded) == 1:
                     return rounded.pop()

@@ -1,10 +1,12 @@
 """Numerics layer: Spouge's formula, precision and rounding, the result types.  Pure: no I/O."""
 
-from .arguments import MAX_DIGITS, check_digits, parse_number, parse_real
+from .arguments import MAX_DIGITS, MAX_INPUT_DIGITS, check_digits, parse_number, parse_real
+from .cost import Estimate, estimate
 from .functions import PoleError, factorial, gamma, lgamma
+from .precision import UndecidedError
 from .result import ComplexSpougeResult, SpougeResult
 
 __all__ = [
-    "MAX_DIGITS", "ComplexSpougeResult", "PoleError", "SpougeResult", "check_digits",
-    "factorial", "gamma", "lgamma", "parse_number", "parse_real",
+    "MAX_DIGITS", "MAX_INPUT_DIGITS", "ComplexSpougeResult", "Estimate", "PoleError", "SpougeResult",
+    "UndecidedError", "check_digits", "estimate", "factorial", "gamma", "lgamma", "parse_number", "parse_real",
 ]

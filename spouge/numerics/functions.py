@@ -59,6 +59,11 @@ def _exact_text(x: object) -> str:
     return str(x)
 
 
+def _short(text: str, keep: int = 60) -> str:
+    """An input as quoted in an error message: at most `keep` characters."""
+    return text if len(text) <= keep else f"{text[:keep]}...({len(text)} characters)"
+
+
 def _is_integer(x: Fraction) -> bool:
     return x.denominator == 1
 
@@ -118,7 +123,7 @@ def _may_be_boundary(m: int, digits: int) -> bool:
 
 def _undecided(name: str, text: str, digits: int, bits: int) -> UndecidedError:
     return UndecidedError(
-        f"{name}({text[:60]}{'...' if len(text) > 60 else ''}) to {digits} digits: the value lies within 2^-{bits} "
+        f"{name}({_short(text)}) to {digits} digits: the value lies within 2^-{bits} "
         f"of a rounding boundary, past the precision spouge allows for this input"
     )
 
@@ -154,7 +159,7 @@ def _complex_result(name: str, z: tuple[Fraction, Fraction], text: str, digits: 
     re, im = z
     if im == 0:
         if _is_integer(re) and re <= 0:
-            raise PoleError(f"{name}({text}): Γ has a pole at {re}")
+            raise PoleError(f"{name}({_short(text)}): Γ has a pole at x = {_short(int_text(int(re)))}")
         real = _real_result(name, re, text, digits + 1, int(re) - 1 if _is_integer(re) else None)
         return _complex_from_real(real, digits)
     p = plan("gamma", (re, im), digits)
@@ -210,7 +215,7 @@ def gamma(x, digits: int = 16):
     if isinstance(value, tuple):
         return _complex_result("gamma", value, text, digits)
     if _is_integer(value) and value <= 0:
-        raise PoleError(f"gamma({text}): Γ has a pole at x = {value}")
+        raise PoleError(f"gamma({_short(text)}): Γ has a pole at x = {_short(int_text(int(value)))}")
     return _real_result("gamma", value, text, digits, int(value) - 1 if _is_integer(value) else None)
 
 
@@ -221,10 +226,10 @@ def factorial(x, digits: int = 16):
     text = _exact_text(x)
     if isinstance(value, tuple):
         if value[1] == 0 and _is_integer(value[0]) and value[0] < 0:
-            raise PoleError(f"factorial({text}): x! = Γ(x+1) has a pole at x = {value[0]}")
+            raise PoleError(f"factorial({_short(text)}): x! = Γ(x+1) has a pole at x = {_short(int_text(int(value[0])))}")
         return _complex_result("factorial", (value[0] + 1, value[1]), text, digits)
     if _is_integer(value) and value < 0:
-        raise PoleError(f"factorial({text}): x! = Γ(x+1) has a pole at x = {value}")
+        raise PoleError(f"factorial({_short(text)}): x! = Γ(x+1) has a pole at x = {_short(int_text(int(value)))}")
     return _real_result("factorial", value + 1, text, digits, int(value) if _is_integer(value) else None)
 
 
@@ -237,7 +242,7 @@ def lgamma(x, digits: int = 16) -> SpougeResult:
     value = parse_real(x)
     text = _exact_text(x)
     if _is_integer(value) and value <= 0:
-        raise PoleError(f"lgamma({text}): Γ has a pole at x = {value}")
+        raise PoleError(f"lgamma({_short(text)}): Γ has a pole at x = {_short(int_text(int(value)))}")
     p = plan("lgamma", (value,), digits)
     bits, extra = p.bits, p.extra
     target = _target(digits)  # relative accuracy wanted of ln|Γ| itself

@@ -21,7 +21,8 @@ Terms, for a call f(x) to `digits` significant digits:
   n bits is the Table Maker's Dilemma: over the 2^n possible inputs, the
   closest approach to a rounding boundary is about 2^-(D+n) (heuristically,
   and in every case measured by Lefèvre and Muller), and so for the zeros
-  of ln|Γ|.  The ceiling is 2*(target+cancel) + 2n + 256, about twice that.
+  of ln|Γ|.  The ceiling is 2*(target+cancel) + 2n + 256, about twice that
+  (n from ``input_bits``: the information in x, not the length of its spelling).
   No call found so far comes near it; reaching it raises ``UndecidedError``.
 """
 
@@ -30,6 +31,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+
+import gmpy2
 
 LOG2_10 = math.log2(10)
 LN_2PI_HALF = 0.5 * math.log(2 * math.pi)
@@ -61,8 +64,18 @@ def target_bits(digits: int) -> int:
 
 
 def input_bits(*parts: Fraction) -> int:
-    """Size of an exact input: the longest numerator or denominator, in bits."""
-    return max(max(abs(p.numerator).bit_length(), p.denominator.bit_length()) for p in parts)
+    """Information in an exact input, in bits: how many inputs of its kind there are, log2.
+
+    A decimal or binary x = p / (2^i 5^j) is one of ~2^bits(p) numbers with its
+    exponent (1.5e-6500 has 3 bits, plus 16 for the exponent's range); any
+    other rational p/q is one of ~2^(bits p + bits q).
+    """
+    total = 0
+    for part in parts:
+        p, q = abs(part.numerator), part.denominator
+        rest = int(gmpy2.remove(gmpy2.remove(gmpy2.mpz(q), 2)[0], 5)[0]) if q > 1 else 1
+        total = max(total, p.bit_length() + 16 if rest == 1 else p.bit_length() + q.bit_length())
+    return total
 
 
 def magnitude_bits(*parts: Fraction) -> int:
