@@ -56,6 +56,12 @@ _IMAG_ONLY_RE = re.compile(rf"([+-]?)({_DECIMAL})?[jJ]")
 _REAL_IMAG_RE = re.compile(rf"([+-]?)({_DECIMAL})([+-])({_DECIMAL})?[jJ]")
 
 
+def _quote(x: object, keep: int = 60) -> str:
+    """repr(x) for an error message, at most ~`keep` characters (inputs may be 100000 digits long)."""
+    text = repr(x) if not isinstance(x, int | Fraction) else type(x).__name__
+    return text if len(text) <= keep else f"{text[:keep]}...({len(text)} characters)"
+
+
 def _decimal_text_to_fraction(sign: str, text: str, original: str) -> Fraction:
     mantissa, _, exponent = text.lower().partition("e")
     whole, _, frac = mantissa.partition(".")
@@ -66,7 +72,7 @@ def _decimal_text_to_fraction(sign: str, text: str, original: str) -> Fraction:
         magnitude = len(significand) - 1 + exp10
         if not -MAX_DECIMAL_EXPONENT <= magnitude <= MAX_DECIMAL_EXPONENT:
             raise ValueError(
-                f"x = {original!r} is out of range (10^-{MAX_DECIMAL_EXPONENT} <= |x| < 10^{MAX_DECIMAL_EXPONENT + 1})"
+                f"x = {_quote(original)} is out of range (10^-{MAX_DECIMAL_EXPONENT} <= |x| < 10^{MAX_DECIMAL_EXPONENT + 1})"
             )
     if not significand:
         return Fraction(0)  # "0e999999999": never build 10^exponent for a zero
@@ -88,14 +94,14 @@ def _check_str(x: str) -> str:
     text = x.strip()
     lowered = text.lower().lstrip("+-")
     if lowered in ("nan", "inf", "infinity", "snan"):
-        raise ValueError(f"x = {x!r} is not a finite number")
+        raise ValueError(f"x = {_quote(x)} is not a finite number")
     return text
 
 
 def _parse_real_text(text: str, original: str, name: str) -> Fraction:
     match = _REAL_RE.fullmatch(text)
     if not match:
-        raise ValueError(f"{name} = {original!r} is not a decimal number (expected e.g. 100, -2.5, 0.1, 1e100)")
+        raise ValueError(f"{name} = {_quote(original)} is not a decimal number (expected e.g. 100, -2.5, 0.1, 1e100)")
     return _decimal_text_to_fraction(match.group(1), match.group(2), original)
 
 
@@ -148,13 +154,13 @@ def parse_real(x: object, name: str = "x") -> Fraction:
         return _check_exact(x, name)
     if isinstance(x, float):
         if not math.isfinite(x):
-            raise ValueError(f"{name} = {x!r} is not a finite number")
+            raise ValueError(f"{name} = {_quote(x)} is not a finite number")
         return Fraction(x)
     if isinstance(x, Decimal):
         if not x.is_finite():
-            raise ValueError(f"{name} = {x!r} is not a finite number")
+            raise ValueError(f"{name} = {_quote(x)} is not a finite number")
         if x and abs(x.adjusted()) > MAX_DECIMAL_EXPONENT:
-            raise ValueError(f"{name} = {x!r} is out of range (|exponent| <= {MAX_DECIMAL_EXPONENT})")
+            raise ValueError(f"{name} = {_quote(x)} is out of range (|exponent| <= {MAX_DECIMAL_EXPONENT})")
         sign, digit_tuple, exponent = x.as_tuple()
         if len(digit_tuple) > MAX_INPUT_DIGITS:
             raise ValueError(f"{name} has {len(digit_tuple)} significant digits; spouge accepts at most {MAX_INPUT_DIGITS}")
@@ -177,7 +183,7 @@ def parse_number(x: object) -> Fraction | tuple[Fraction, Fraction]:
     """
     if isinstance(x, complex):
         if not (math.isfinite(x.real) and math.isfinite(x.imag)):
-            raise ValueError(f"x = {x!r} is not a finite number")
+            raise ValueError(f"x = {_quote(x)} is not a finite number")
         return (_check_exact(Fraction(x.real), "x"), _check_exact(Fraction(x.imag), "x"))
     if isinstance(x, str):
         text = _check_str(x)
@@ -191,7 +197,7 @@ def parse_number(x: object) -> Fraction | tuple[Fraction, Fraction]:
         match = _IMAG_ONLY_RE.fullmatch(text)
         if match:
             return (Fraction(0), _decimal_text_to_fraction(match.group(1), match.group(2) or "1", x))
-        raise ValueError(f"x = {x!r} is not a complex number (expected e.g. 3+4j, -0.5-2j, 4j)")
+        raise ValueError(f"x = {_quote(x)} is not a complex number (expected e.g. 3+4j, -0.5-2j, 4j)")
     return parse_real(x)
 
 
