@@ -15,8 +15,11 @@ What a pass at R bits (relative) costs, interpolated log-log in R:
 - the logs at R + extra bits when ln|Γ(x)| is itself large (|x| up to 10^10000);
 - parsing: long decimal strings (O(n^1.5) in the digits, from the gcd of Fraction).
 Escalation: ``seconds`` is the first pass (a second pass happens with
-probability ~2^-16); ``worst_seconds`` adds every pass the Ziv loop may take
-on the way to the ceiling, doubling the bits each time, each with a cold table.
+probability ~2^-16), unless the double-precision preview puts the value on
+a rounding boundary (``precision.on_rounding_boundary``): then the passes up
+to ``likely_bits`` (about target + the input's bits) are counted too;
+``worst_seconds`` adds every pass the Ziv loop may take on the way to the
+ceiling, doubling the bits each time, each with a cold table.
 """
 
 from __future__ import annotations
@@ -50,6 +53,9 @@ LOG_TABLE = ((64, 3.6e-06), (1024, 1.26e-05), (4096, 2.94e-04), (16384, 1.74e-03
 
 #: Per-call overhead outside the passes (argument checks, plan, result object).
 CALL_OVERHEAD = 1.5e-05
+
+#: Refusing a pole: parsing and one comparison.
+POLE_SECONDS = 5e-06
 
 _COLUMNS = {"cold": 1, "short": 2, "long": 3, "complex": 4}
 
@@ -90,8 +96,8 @@ def _kind(parts) -> tuple[str, int]:
     return ("short" if q_bits <= engine.Q_HEADROOM_BITS else "long"), q_bits
 
 
-def _pass_seconds(kind: tuple[str, int], rel_bits: int, extra: int) -> tuple[float, float]:
-    """(warm, cold) seconds of one pass at rel_bits."""
+def _pass_seconds(kind: tuple[str, int], rel_bits: int, extra: int, factor: float = 1.0) -> tuple[float, float]:
+    """(warm, cold) seconds of one pass at rel_bits; factor scales the warm part (the function's own work)."""
     column, q_bits = kind
     warm = _interpolate(PASS_TABLE, _COLUMNS[column], rel_bits)
     if column == "long":  # measured with z rounded to ~rel_bits; a shorter denominator divides faster
@@ -99,7 +105,10 @@ def _pass_seconds(kind: tuple[str, int], rel_bits: int, extra: int) -> tuple[flo
         warm = short + (warm - short) * min(1.0, q_bits / (rel_bits + engine.Z_GUARD_BITS + 64))
     if extra > 64:
         warm += _interpolate(LOG_TABLE, 1, rel_bits + extra)
-    cold = warm + _interpolate(PASS_TABLE, _COLUMNS["cold"], rel_bits)
+    warm *= factor
+    # x1.6: a first call at a new size also fills Arb's constant caches (pi, log 2 at that
+    # precision) and the bound and a caches; measured against cold calls by bench/cost_model.py.
+    cold = warm + 1.6 * _interpolate(PASS_TABLE, _COLUMNS["cold"], rel_bits)
     return warm, cold
 
 
@@ -133,19 +142,29 @@ def estimate(function: str, x, digits: int = 16) -> Estimate:
         parts = parts[:1]  # the real road
     fixed = CALL_OVERHEAD + _size_seconds(x, parts)
     if all(p.denominator == 1 for p in parts[:1]) and parts[0] <= 0 and len(parts) == 1:
-        return Estimate(function, digits, 0, 0, 0, fixed, fixed, fixed, fixed)  # a pole: refused at once
+        refuse = POLE_SECONDS + _size_seconds(x, parts)
+        return Estimate(function, digits, 0, 0, 0, refuse, refuse, refuse, refuse)  # a pole: refused at once
     if len(parts) == 2:  # complex: the loop starts 4 bits above the plan (functions._complex_result)
         p = plan("gamma", parts, digits)
-        p = type(p)(p.bits + 4, p.extra, p.max_bits, p.input_bits)
+        p = type(p)(p.bits + 4, p.extra, p.max_bits, p.input_bits, p.likely_bits + 4)
     else:  # a complex x with a zero imaginary part takes the real road at digits + 1
         p = plan(function, parts, digits + (1 if isinstance(value, tuple) else 0))
     kind = _kind(parts)
-    warm, cold = _pass_seconds(kind, p.bits, p.extra)
+    # The table prices a bare pass of gamma for x > 0; what the functions add around it, measured
+    # (bench/cost_model.py, medians): x < 0 (sine, reflection) x1.25, lgamma's ball rounding x1.15.
+    factor = 1.3 * (1.25 if parts[0] < 0 else 1.0) * (1.15 if function == "lgamma" else 1.0)
+    warm, cold = _pass_seconds(kind, p.bits, p.extra, factor)
     now = warm if _cached(p.bits) else cold
     worst, bits = cold, p.bits
     while bits < p.max_bits:  # the Ziv loop's doubling, each pass at a new size (cold)
+        expected = bits < p.likely_bits  # a boundary case: the passes up to likely_bits are expected
         bits = min(2 * bits, p.max_bits)
-        worst += _pass_seconds(kind, bits, p.extra)[1]
+        pass_warm, pass_cold = _pass_seconds(kind, bits, p.extra, factor)
+        worst += pass_cold
+        if expected:
+            now += pass_warm if _cached(bits) else pass_cold
+            warm += pass_warm
+            cold += pass_cold
     a, _ = engine._plan(p.bits)
     return Estimate(
         function, digits, p.bits + p.extra, a, p.max_bits + p.extra,

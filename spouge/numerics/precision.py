@@ -51,12 +51,15 @@ class UndecidedError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """Bits of the first pass (``bits``: relative, before ``extra``) and the ceiling."""
+    """Bits of the first pass (``bits``: relative, before ``extra``), the bits the loop is
+    likely to end at (``likely_bits``: more than ``bits`` only when the double-precision
+    preview puts the value on a rounding boundary) and the ceiling."""
 
     bits: int
     extra: int
     max_bits: int
     input_bits: int
+    likely_bits: int
 
 
 def target_bits(digits: int) -> int:
@@ -164,13 +167,52 @@ def cancellation_bits(x: Fraction) -> int:
     return max(0, math.ceil(cancel))
 
 
+#: The preview sees a rounding boundary only at up to this many digits.
+PREVIEW_DIGITS = 12
+
+
+def on_rounding_boundary(function: str, x: Fraction, digits: int) -> bool:
+    """Does the double-precision preview put function(x) within its own error of a rounding boundary?
+
+    Then the first pass will most likely not decide, and the loop will climb to
+    about target + input_bits (how close an input of that size can bring the
+    value to a boundary).  x is Γ's argument; only real x and digits <= 12.
+    """
+    preview = preview_ln_abs_gamma(x)
+    if preview is None:
+        return False
+    log_value, error = preview
+    near_known_zero = abs(x - 1) < Fraction(1, 4) or abs(x - 2) < Fraction(1, 4)  # cancellation_bits counts these
+    if function == "lgamma" and abs(log_value) <= 8 * error and not near_known_zero:
+        return True  # a zero of ln|Γ| the preview cannot resolve
+    if digits > PREVIEW_DIGITS or log_value == 0 or (function == "lgamma" and near_known_zero):
+        return False
+    if function == "lgamma":
+        value, relative = abs(log_value), error / abs(log_value)
+        log10_value = math.log10(value)
+    else:
+        relative = error
+        log10_value = log_value / math.log(10)
+    if relative > 1e-6:
+        return False  # the preview is too rough to say
+    exponent = math.floor(log10_value)
+    m = 10 ** (log10_value - exponent + digits - 1)  # in [10^(digits-1), 10^digits)
+    distance = abs(m - math.floor(m) - 0.5)
+    resolution = 4 * relative * m + 1e-13 * m  # in units of the last digit
+    return resolution < 0.01 and distance < resolution
+
+
 def plan(function: str, parts: tuple[Fraction, ...], digits: int) -> Plan:
     """The first pass's bits and the escalation ceiling for function(x) (Γ's argument in ``parts``)."""
     target = target_bits(digits)
     cancel = cancellation_bits(parts[0]) if function == "lgamma" else 0
     n = input_bits(*parts)
     bits = target + cancel
-    return Plan(bits, magnitude_bits(*parts), 2 * bits + 2 * n + CEILING_SLACK_BITS, n)
+    ceiling = 2 * bits + 2 * n + CEILING_SLACK_BITS
+    likely = bits
+    if len(parts) == 1 and on_rounding_boundary(function, parts[0], digits):
+        likely = min(ceiling, bits + n - GUARD_BITS)  # n counts 16 bits for the exponent's range
+    return Plan(bits, magnitude_bits(*parts), ceiling, n, likely)
 
 
 def next_bits(bits: int, deficit: int | None, ceiling: int) -> int | None:
