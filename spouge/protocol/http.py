@@ -6,7 +6,13 @@ Theory of operation:
   pipelined requests come out in order), or returns None.
 - Errors raise ``ProtocolError`` carrying the status to answer with: 400 for
   malformed input, 413 for a body or request over the cap, 431 for headers
-  over the cap, 414 for a too-long URL, 501 for Upgrade/CONNECT.
+  over the cap, 414 for a too-long URL, 501 for Upgrade/CONNECT, 505 for
+  any HTTP version but 1.0/1.1 -- including the HTTP/2 connection preface
+  (``PRI * HTTP/2.0``, sent first by h2c "prior knowledge" clients), refused
+  as soon as its request line is read, so such a client gets a plain
+  ``HTTP/1.1 505`` and a close at once instead of waiting for a timeout.
+  ``is_http_start`` counts any ``METHOD target HTTP/<digit>`` line as HTTP so
+  that those peers get an HTTP answer.
 - Caps (nginx defaults are similar: 8 KiB URL/header line buffers; node's
   --max-http-header-size is 16 KiB): URL <= 8 KiB, all headers <= 16 KiB,
   at most 100 headers, body <= 64 KiB (our API takes no body; the cap bounds
@@ -35,8 +41,15 @@ REASONS = {
     200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
     405: "Method Not Allowed", 408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long",
     422: "Unprocessable Content", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
-    501: "Not Implemented", 503: "Service Unavailable", 504: "Gateway Timeout",
+    501: "Not Implemented", 503: "Service Unavailable", 504: "Gateway Timeout", 505: "HTTP Version Not Supported",
 }
+SUPPORTED_VERSIONS = ("1.1", "1.0")
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def http2_refused() -> ProtocolError:
+    """The error for an HTTP/2 connection preface: answered as HTTP/1.1 505, then the connection closes."""
+    return ProtocolError("HTTP/2 is not supported (connection preface received): use HTTP/1.1", http_status=505)
 
 
 class HttpRequest:
@@ -104,6 +117,8 @@ class _Builder:
         self.url += url
         if len(self.url) > MAX_URL:
             raise ProtocolError("URL too long", http_status=414)
+        if self.url == b"*" and self.owner._parser.get_method() == b"PRI":  # the HTTP/2 preface: refuse now
+            raise http2_refused()
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.header_bytes += len(name) + len(value) + 4
@@ -158,6 +173,8 @@ class HttpRequestParser:
             cause = exc.__context__
             if isinstance(cause, ProtocolError):  # raised inside one of our callbacks
                 raise cause from None
+            if self._parser.get_method() == b"PRI":  # llhttp stops at the HTTP/2 preface
+                raise http2_refused() from None
             raise ProtocolError(f"malformed HTTP request: {exc}") from None
         if self._finished:
             self._pending = 0
@@ -170,6 +187,9 @@ class HttpRequestParser:
         if self._finished:
             return
         parser = self._parser
+        version = parser.get_http_version()
+        if version not in SUPPORTED_VERSIONS:  # llhttp also accepts 0.9 and 2.0 request lines
+            raise ProtocolError(f"HTTP/{version} is not supported: use HTTP/1.1", http_status=505)
         self._finished = not parser.should_keep_alive()
         target = builder.url.decode("latin-1")
         path, _, query_text = target.partition("?")
@@ -183,7 +203,7 @@ class HttpRequestParser:
                 path=path or "/",
                 query_text=query_text.partition("#")[0],
                 headers=builder.headers,
-                version=parser.get_http_version(),
+                version=version,
                 keep_alive=parser.should_keep_alive(),
                 body=bytes(builder.body),
             )
@@ -230,6 +250,8 @@ def http_response(
 
 
 def is_http_start(data: bytes) -> bool:
-    """Do these first bytes of a connection start with an HTTP/1.x request line?"""
+    """Do these first bytes of a connection start with an HTTP request line (any version, so that an
+    HTTP/2 preface or an HTTP/0.9 line gets its 505 in HTTP, not a Redis error)?"""
     parts = data.split(b"\n", 1)[0].rstrip(b"\r").split(b" ")
-    return len(parts) == 3 and parts[2].startswith(b"HTTP/1.") and parts[0].isalpha() and parts[0].isupper()
+    return (len(parts) == 3 and parts[2][:5] == b"HTTP/" and parts[2][5:6].isdigit()
+            and parts[0].isalpha() and parts[0].isupper())

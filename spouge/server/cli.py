@@ -1,15 +1,30 @@
-"""`spouge serve`: the server's command-line options and process start-up (including --workers)."""
+"""`spouge serve`: the server's command-line options and process start-up (including --workers).
+
+With ``--workers N`` this process is a supervisor: it binds and listens once, then forks N
+server processes that accept on that one socket (no SO_REUSEPORT, so no other program can
+share the port), gives them a private prometheus_client multiprocess directory (removed on
+exit) so that one /metrics scrape shows them all, replaces any that dies, and passes stop
+signals on.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import shutil
 import signal
+import socket
 import ssl
 import sys
+import tempfile
+import time
 
+from . import metrics
+from .admission import listen
 from .app import Config, Server
+
+log = logging.getLogger("spouge.server")
 
 
 def add_parser(sub) -> None:
@@ -23,7 +38,7 @@ def add_parser(sub) -> None:
     d = Config()
     p.add_argument("--host", default=d.host, help="address to bind (default %(default)s: loopback only)")
     p.add_argument("--port", type=int, default=d.port, help="TCP port (default %(default)s)")
-    p.add_argument("--workers", type=int, default=1, help="server processes, each with its own loop and SO_REUSEPORT socket (default 1)")
+    p.add_argument("--workers", type=int, default=1, help="server processes, each with its own loop, all accepting on one socket bound before they start (default 1)")
     p.add_argument("--jobs", type=int, default=d.jobs, help="compute worker processes per server process (default: cores = %(default)s; 0: compute everything inline)")
     p.add_argument("--max-queue", type=int, default=d.max_queue, help="computations waiting for a worker before new ones are refused as overloaded (default %(default)s)")
     p.add_argument("--max-clients", type=int, default=d.max_clients, help="open connections per process (default %(default)s)")
@@ -98,7 +113,7 @@ def run(args) -> int:
     config = Config(
         host=args.host, port=args.port, idle_timeout=args.idle_timeout, request_timeout=args.request_timeout,
         compute_timeout=args.compute_timeout, drain_timeout=args.drain_timeout, max_clients=args.max_clients, max_queue=args.max_queue,
-        max_digits=args.max_digits, cache_size=args.cache_size, jobs=args.jobs, reuse_port=args.workers > 1,
+        max_digits=args.max_digits, cache_size=args.cache_size, jobs=args.jobs, reuse_port=False,  # --workers share one socket
         password=args.requirepass if args.requirepass is not None else (os.environ.get("SPOUGE_PASSWORD") or None),
         tls_cert=args.tls_cert, tls_key=args.tls_key,
         cache_memory=args.cache_memory, max_queue_bytes=args.max_queue_bytes, inline_budget=args.inline_budget,
@@ -109,9 +124,16 @@ def run(args) -> int:
     return _supervise(config, args.workers)
 
 
-def _serve(config: Config) -> int:
+#: Seconds between a --workers process's metrics flushes (what another worker's scrape can lag by).
+METRICS_FLUSH_INTERVAL = 1.0
+#: A worker that dies sooner than this after its start is replaced only after this long (no fork loop).
+RESTART_BACKOFF = 1.0
+
+
+def _serve(config: Config, listener: socket.socket | None = None, supervisor: int | None = None) -> int:
+    """Run one server process: on its own socket, or (a --workers process) on the supervisor's."""
     try:
-        server = Server(config)
+        server = Server(config, listener=listener)
     except ssl.SSLError as exc:
         print(f"spouge: error: cannot use the TLS certificate/key: {exc}", file=sys.stderr)
         return 2
@@ -119,36 +141,112 @@ def _serve(config: Config) -> int:
         print(f"spouge: error: cannot listen on {config.host}:{config.port}: {exc.strerror}", file=sys.stderr)
         return 2
     server.install_signal_handlers()
-    return server.serve_forever()
+    if supervisor is not None:
+        # Stop orders come from the supervisor (a terminal's ^C reaches the whole process group:
+        # counted twice it would mean "exit at once").
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _flush_metrics_every_second(server, supervisor)
+    try:
+        return server.serve_forever()
+    finally:
+        server.metrics.flush()
+
+
+def _flush_metrics_every_second(server: Server, supervisor: int) -> None:
+    """--workers: publish this worker's numbers for the others' scrapes; drain if the supervisor is gone."""
+
+    def tick() -> None:
+        if os.getppid() != supervisor and not server.draining:  # the supervisor died (SIGKILL): stop, do not linger
+            log.warning("supervisor %d is gone: stopping", supervisor)
+            os.kill(os.getpid(), signal.SIGTERM)
+        server.metrics.flush(server._gauges())
+        server.loop.call_later(METRICS_FLUSH_INTERVAL, tick)
+
+    tick()
 
 
 def _supervise(config: Config, workers: int) -> int:
-    """Fork N server processes (each binds its own SO_REUSEPORT socket); forward stop signals."""
-    children = []
-    for _ in range(workers):
-        pid = os.fork()
-        if pid == 0:
-            os._exit(_serve(config))
-        children.append(pid)
-    stopping = {"count": 0}
+    """Bind and listen once, then fork N server processes that all accept on that one socket.
 
-    def forward(signum, frame) -> None:
-        stopping["count"] += 1
-        for pid in children:
+    No SO_REUSEPORT: the port is this server's alone, so a second ``spouge serve`` on it fails
+    with "address already in use" instead of silently taking a share of the connections.
+    A worker that dies is replaced (its live gauges leave /metrics; its counts stay in the totals).
+    SIGTERM/SIGINT are passed on to every worker as SIGTERM (drain; a second one: exit at once);
+    SIGHUP is ignored, as by the workers.
+    """
+    try:
+        listener = listen(config)
+    except OSError as exc:
+        print(f"spouge: error: cannot listen on {config.host}:{config.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    metrics_dir = tempfile.mkdtemp(prefix="spouge-metrics-")
+    supervisor = os.getpid()
+    children: dict[int, float] = {}  # pid -> start (monotonic)
+    state = {"stopping": False, "status": 0}
+    stop_signals = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+
+    def start_worker() -> None:
+        # Signals wait while we fork and record the child, so a stop order cannot miss a new worker.
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+        try:
+            if state["stopping"]:
+                return
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    for signum in stop_signals:
+                        signal.signal(signum, signal.SIG_DFL)
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
+                    metrics.enable_multiprocess(metrics_dir)
+                    code = _serve(config, listener, supervisor)
+                except BaseException:
+                    log.exception("worker failed")
+                finally:
+                    os._exit(code)
+            children[pid] = time.monotonic()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
+
+    def on_signal(signum, frame) -> None:
+        if signum == signal.SIGHUP:
+            log.info("SIGHUP ignored: nothing to reload")
+            return
+        if not state["stopping"]:
+            state["stopping"] = True
+            listener.close()  # the workers close theirs as they drain: from now on the port refuses
+        for pid in list(children):
             try:
-                os.kill(pid, signum)
+                os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    status = 0
-    for pid in children:
-        while True:
-            try:
-                _, code = os.waitpid(pid, 0)
-                break
-            except InterruptedError:
+    for signum in stop_signals:
+        signal.signal(signum, on_signal)
+    log.info("spouge supervisor %d: %d workers on %s:%d", supervisor, workers, *listener.getsockname()[:2])
+    try:
+        for _ in range(workers):
+            start_worker()
+        while children:
+            pid, wait_status = os.waitpid(-1, 0)
+            started = children.pop(pid, None)
+            if started is None:
                 continue
-        status = status or os.waitstatus_to_exitcode(code)
-    return status
+            metrics.mark_worker_dead(metrics_dir, pid)
+            code = os.waitstatus_to_exitcode(wait_status)
+            if state["stopping"]:
+                state["status"] = state["status"] or code
+                continue
+            if code == 2 and not state["status"]:  # a start-up failure (TLS key, ...): it would fail again
+                state["status"] = 2
+                on_signal(signal.SIGTERM, None)
+                continue
+            log.warning("worker %d exited (%s); starting another", pid, f"status {code}" if code >= 0 else f"signal {-code}")
+            if time.monotonic() - started < RESTART_BACKOFF:
+                time.sleep(RESTART_BACKOFF)
+            if not state["stopping"]:
+                start_worker()
+    finally:
+        listener.close()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    return state["status"]
