@@ -16,8 +16,8 @@ What a pass at R bits (relative) costs, interpolated log-log in R:
 - parsing: long decimal strings (O(n^1.5) in the digits, from the gcd of Fraction).
 Escalation: ``seconds`` is the first pass (a second pass happens with
 probability ~2^-16), unless the double-precision preview puts the value on
-a rounding boundary (``precision.on_rounding_boundary``): then the passes up
-to ``likely_bits`` (about target + the input's bits) are counted too;
+a rounding boundary (``precision.on_rounding_boundary``): then the second
+pass, straight at ``likely_bits`` (about target + the input's bits), counts too;
 ``worst_seconds`` adds every pass the Ziv loop may take on the way to the
 ceiling, doubling the bits each time, each with a cold table.
 """
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from . import coefficients, engine
 from .arguments import check_digits, parse_number, parse_real
-from .precision import plan
+from .precision import next_bits, plan
 
 #: (R bits, cold table, warm short real z, warm long z, warm complex z) in seconds,
 #: from ``python3 bench/calibrate_cost.py`` on the 2-core CI machine (2026-11-30).
@@ -79,6 +79,7 @@ class Estimate:
     bits: int  # working precision of the first pass, relative bits plus the bits for |ln Γ|
     a: int  # Spouge's a on the first pass
     max_bits: int  # the highest precision the rounding loop may escalate to
+    likely_bits: int  # the precision the loop is expected to end at (> bits on a rounding boundary)
     seconds: float  # this call now (the coefficient table cached or not, as it is)
     warm_seconds: float  # with the coefficient table cached
     cold_seconds: float  # including building the coefficient table
@@ -143,7 +144,7 @@ def estimate(function: str, x, digits: int = 16) -> Estimate:
     fixed = CALL_OVERHEAD + _size_seconds(x, parts)
     if all(p.denominator == 1 for p in parts[:1]) and parts[0] <= 0 and len(parts) == 1:
         refuse = POLE_SECONDS + _size_seconds(x, parts)
-        return Estimate(function, digits, 0, 0, 0, refuse, refuse, refuse, refuse)  # a pole: refused at once
+        return Estimate(function, digits, 0, 0, 0, 0, refuse, refuse, refuse, refuse)  # a pole: refused at once
     if len(parts) == 2:  # complex: the loop starts 4 bits above the plan (functions._complex_result)
         p = plan("gamma", parts, digits)
         p = type(p)(p.bits + 4, p.extra, p.max_bits, p.input_bits, p.likely_bits + 4)
@@ -155,18 +156,19 @@ def estimate(function: str, x, digits: int = 16) -> Estimate:
     factor = 1.3 * (1.25 if parts[0] < 0 else 1.0) * (1.15 if function == "lgamma" else 1.0)
     warm, cold = _pass_seconds(kind, p.bits, p.extra, factor)
     now = warm if _cached(p.bits) else cold
+    if p.likely_bits > p.bits:  # a boundary case: a second pass, straight at likely_bits, is expected
+        pass_warm, pass_cold = _pass_seconds(kind, p.likely_bits, p.extra, factor)
+        now += pass_warm if _cached(p.likely_bits) else pass_cold
+        warm += pass_warm
+        cold += pass_cold
     worst, bits = cold, p.bits
-    while bits < p.max_bits:  # the Ziv loop's doubling, each pass at a new size (cold)
-        expected = bits < p.likely_bits  # a boundary case: the passes up to likely_bits are expected
-        bits = min(2 * bits, p.max_bits)
-        pass_warm, pass_cold = _pass_seconds(kind, bits, p.extra, factor)
-        worst += pass_cold
-        if expected:
-            now += pass_warm if _cached(bits) else pass_cold
-            warm += pass_warm
-            cold += pass_cold
+    while True:  # the rounding loop's passes up to the ceiling, each at a new size (cold)
+        bits = next_bits(bits, None, p.max_bits, p.likely_bits)
+        if bits is None:
+            break
+        worst += _pass_seconds(kind, bits, p.extra, factor)[1]
     a, _ = engine._plan(p.bits)
     return Estimate(
-        function, digits, p.bits + p.extra, a, p.max_bits + p.extra,
+        function, digits, p.bits + p.extra, a, p.max_bits + p.extra, p.likely_bits + p.extra,
         fixed + now, fixed + warm, fixed + cold, fixed + max(worst, now),
     )

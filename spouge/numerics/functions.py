@@ -141,7 +141,7 @@ def _real_result(name: str, x: Fraction, text: str, digits: int, factorial_of: i
         if decided is not None:
             mantissa, exponent = decided
             return SpougeResult(name, text, digits, sign * mantissa, exponent, a, bound_text(log2_bound), bits + extra)
-        following = next_bits(bits, None, p.max_bits)
+        following = next_bits(bits, None, p.max_bits, p.likely_bits)
         if following is None:
             raise _undecided(name, text, digits, bits)
         bits = following
@@ -196,7 +196,7 @@ def _complex_result(name: str, z: tuple[Fraction, Fraction], text: str, digits: 
                 if scaled.real.rad() < limit and scaled.imag.rad() < limit:
                     units = [int((part.mid() + arb(0.5)).floor().unique_fmpz()) for part in (scaled.real, scaled.imag)]
                     return ComplexSpougeResult(name, text, digits, units[0], units[1], quantum, lf.a, bound_text(lf.log2_bound), work)
-        following = next_bits(bits, None, p.max_bits)
+        following = next_bits(bits, None, p.max_bits, p.likely_bits)
         if following is None:
             raise _undecided(name, text, digits, bits)
         bits = following
@@ -258,7 +258,7 @@ def lgamma(x, digits: int = 16) -> SpougeResult:
         if decided is not None:
             sign, (mantissa, exponent) = decided
             return SpougeResult("lgamma", text, digits, sign * mantissa, exponent, a, bound_text(log2_bound), bits + extra)
-        following = next_bits(bits, deficit, p.max_bits)
+        following = next_bits(bits, deficit, p.max_bits, p.likely_bits)
         if following is None:
             raise _undecided("lgamma", text, digits, bits)
         bits = following

@@ -215,13 +215,17 @@ def plan(function: str, parts: tuple[Fraction, ...], digits: int) -> Plan:
     return Plan(bits, magnitude_bits(*parts), ceiling, n, likely)
 
 
-def next_bits(bits: int, deficit: int | None, ceiling: int) -> int | None:
+def next_bits(bits: int, deficit: int | None, ceiling: int, likely: int = 0) -> int | None:
     """The next pass's bits after an undecided one, or None past the ceiling.
 
     deficit: bits the last ball was short of (when it could tell); otherwise
     the precision doubles, so all passes together cost about twice the last.
+    likely: when the plan expects a climb (a rounding boundary the preview saw),
+    the second pass goes straight there instead of doubling its way up.
     """
     if bits >= ceiling:
         return None
     grown = bits + deficit + GUARD_BITS if deficit is not None else 2 * bits
+    if bits < likely:
+        grown = max(grown, likely)
     return min(grown, ceiling)
