@@ -10,6 +10,10 @@ from .numerics import (
     factorial, gamma, lgamma,
 )
 
+from . import tablecache
+
+tablecache.install()  # coefficient tables: disk cache and parallel generation (spouge/tablecache.py)
+
 __version__ = "0.1.0"
 __all__ = [
     "MAX_DIGITS", "MAX_INPUT_DIGITS", "ComplexSpougeResult", "Estimate", "PoleError", "SpougeResult", "UndecidedError",

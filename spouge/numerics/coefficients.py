@@ -17,6 +17,8 @@ Invariants:
 - A coefficient table is a tuple of gmpy2 ``mpz`` (the summation engine), cached
   per (a, F) in an LRU bounded by total bits; tables larger than the budget are
   streamed instead of stored, so 100000 digits needs memory O(digits), not O(a*digits).
+  A miss may be served by ``CACHE.provider`` (the disk cache and the parallel
+  generator of ``spouge.tablecache``, outside this pure layer).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 import gmpy2
-from flint import arb, ctx
+from flint import arb, ctx, fmpz
 
 LOG2_2PI = math.log2(2 * math.pi)
 LOG2_E = math.log2(math.e)
@@ -85,8 +87,29 @@ def _to_fixed(value: arb, frac_bits: int) -> int | None:
     return (man + (1 << (-shift - 1))) >> -shift
 
 
-def iter_coefficients(a: int, frac_bits: int) -> Iterator[int]:
-    """Yield C_0, C_1, ..., C_{a-1} as mpz, with |c_k 2^F - C_k| <= 1."""
+def _factorial_int(n: int) -> gmpy2.mpz:
+    """n! as an exact integer by binary splitting (only to start a chunk of coefficients)."""
+
+    def product(lo: int, hi: int) -> gmpy2.mpz:  # lo * (lo+1) * ... * (hi-1)
+        if hi - lo <= 32:
+            acc = gmpy2.mpz(1)
+            for i in range(lo, hi):
+                acc *= i
+            return acc
+        mid = (lo + hi) // 2
+        return product(lo, mid) * product(mid, hi)
+
+    return product(2, n + 1) if n >= 2 else gmpy2.mpz(1)
+
+
+def iter_coefficients(a: int, frac_bits: int, start: int = 0, stop: int | None = None) -> Iterator[int]:
+    """Yield C_start, ..., C_{stop-1} (default: all of C_0..C_{a-1}) as mpz, with |c_k 2^F - C_k| <= 1.
+
+    A chunk that starts past k = 1 computes its running factor e^(a-k)/(k-1)!
+    directly (one exp, one exact factorial), so chunks can be made in parallel
+    (``spouge.tablecache``); each C_k is checked on its own ball either way.
+    """
+    stop = a if stop is None else stop
     sizes = log2_abs_coefficients(a)
     # The running factor r_k = e^(a-k)/(k-1)! must be as accurate as the
     # largest coefficient still to come, plus the error that the remaining
@@ -95,14 +118,21 @@ def iter_coefficients(a: int, frac_bits: int) -> Iterator[int]:
     for k in range(a - 2, 0, -1):
         remaining_top[k] = max(remaining_top[k], remaining_top[k + 1])
     slack = COEFF_GUARD_BITS + a.bit_length() + 8
+    first = max(start, 1)
     with ctx.workprec(frac_bits + int(max(sizes)) + slack):
-        c0 = _to_fixed((2 * arb.pi()).sqrt(), frac_bits)
-        if c0 is None:  # pragma: no cover - the precision above always suffices
-            raise ArithmeticError("internal: sqrt(2 pi) ball too wide")
-        yield gmpy2.mpz(c0)
+        if start == 0:
+            c0 = _to_fixed((2 * arb.pi()).sqrt(), frac_bits)
+            if c0 is None:  # pragma: no cover - the precision above always suffices
+                raise ArithmeticError("internal: sqrt(2 pi) ball too wide")
+            yield gmpy2.mpz(c0)
         inv_e = (-arb(1)).exp()
-        running = arb(a - 1).exp()  # r_1 = e^(a-1) / 0!
-    for k in range(1, a):
+    if first >= stop:
+        return
+    with ctx.workprec(max(64, frac_bits + math.ceil(remaining_top[first]) + slack)):
+        running = arb(a - first).exp()  # r_k = e^(a-k) / (k-1)!
+        if first > 2:
+            running = running / arb(fmpz(int(_factorial_int(first - 1))))
+    for k in range(first, stop):
         j = a - k
         extra = COEFF_GUARD_BITS
         while True:
@@ -114,7 +144,7 @@ def iter_coefficients(a: int, frac_bits: int) -> Iterator[int]:
                 break
             extra += 64  # pragma: no cover - only if the estimate was far off
         yield gmpy2.mpz(fixed if k % 2 == 1 else -fixed)
-        if k + 1 < a:
+        if k + 1 < stop:
             with ctx.workprec(max(64, frac_bits + math.ceil(remaining_top[k + 1]) + slack)):
                 running = running * inv_e / k
 
@@ -124,6 +154,10 @@ class _TableCache:
 
     def __init__(self, budget_bits: int) -> None:
         self.budget_bits = budget_bits
+        #: Where tables too slow to make on the spot may come from: a callable
+        #: (a, frac_bits) -> tuple of mpz or None.  Set by ``spouge.tablecache``
+        #: (disk cache, parallel generation); this module itself does no I/O.
+        self.provider = None
         self._tables: OrderedDict[tuple[int, int], tuple] = OrderedDict()
         self._bits: dict[tuple[int, int], int] = {}
         self.hits = 0
@@ -144,7 +178,9 @@ class _TableCache:
         self.misses += 1
         if self.estimated_bits(a, frac_bits) > self.budget_bits:
             return iter_coefficients(a, frac_bits)
-        table = tuple(iter_coefficients(a, frac_bits))
+        table = self.provider(a, frac_bits) if self.provider is not None else None
+        if table is None:
+            table = tuple(iter_coefficients(a, frac_bits))
         size = sum(int(c).bit_length() for c in table)
         self._tables[key] = table
         self._bits[key] = size
