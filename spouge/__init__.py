@@ -6,8 +6,8 @@
 """
 
 from .numerics import (
-    MAX_DIGITS, MAX_INPUT_DIGITS, ComplexSpougeResult, Estimate, PoleError, SpougeResult, UndecidedError, estimate,
-    factorial, gamma, lgamma,
+    MAX_BITS, MAX_DIGITS, MAX_INPUT_DIGITS, MODES, ComplexSpougeResult, Estimate, PoleError, SpougeResult,
+    UndecidedError, estimate, factorial, fgamma, gamma, gamma_sign, lgamma,
 )
 
 from . import tablecache
@@ -16,6 +16,6 @@ tablecache.install()  # coefficient tables: disk cache and parallel generation (
 
 __version__ = "0.1.0"
 __all__ = [
-    "MAX_DIGITS", "MAX_INPUT_DIGITS", "ComplexSpougeResult", "Estimate", "PoleError", "SpougeResult", "UndecidedError",
-    "estimate", "factorial", "gamma", "lgamma",
+    "MAX_BITS", "MAX_DIGITS", "MAX_INPUT_DIGITS", "MODES", "ComplexSpougeResult", "Estimate", "PoleError",
+    "SpougeResult", "UndecidedError", "estimate", "factorial", "fgamma", "gamma", "gamma_sign", "lgamma",
 ]

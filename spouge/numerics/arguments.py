@@ -135,6 +135,20 @@ def _rational_parts(x: object) -> tuple[int, int] | None:
     index = getattr(type(x), "__index__", None)
     if index is not None:
         return int(index(x)), 1
+    mpf = getattr(x, "_mpf_", None)  # mpmath: (sign, mantissa, exponent, bits), exactly
+    if isinstance(mpf, tuple) and len(mpf) == 4:
+        sign, man, exp, _ = mpf
+        if not man and exp:  # mpmath's nan and infinities have a zero mantissa and a nonzero exponent
+            raise ValueError("x is not a finite number (an mpmath nan or infinity)")
+        value = Fraction(-int(man) if sign else int(man)) * Fraction(2) ** int(exp)
+        return value.numerator, value.denominator
+    ratio = getattr(x, "as_integer_ratio", None)  # numpy floats, gmpy2 mpfr
+    if callable(ratio):
+        try:
+            p, q = ratio()
+        except (OverflowError, ValueError):
+            raise ValueError(f"x = {_quote(x)} is not a finite number") from None
+        return int(p), int(q)
     num, den = getattr(x, "numerator", None), getattr(x, "denominator", None)
     if num is not None and den is not None and not callable(num):
         try:
@@ -181,6 +195,12 @@ def parse_number(x: object) -> Fraction | tuple[Fraction, Fraction]:
     A complex value with a zero imaginary part stays complex (the caller asked
     for a complex result); its real part is checked like any real argument.
     """
+    mpc = getattr(x, "_mpc_", None)  # mpmath complex: both parts exactly
+    if isinstance(mpc, tuple) and len(mpc) == 2:
+        import types
+
+        parts = [parse_real(types.SimpleNamespace(_mpf_=part)) for part in mpc]
+        return (parts[0], parts[1])
     if isinstance(x, complex):
         if not (math.isfinite(x.real) and math.isfinite(x.imag)):
             raise ValueError(f"x = {_quote(x)} is not a finite number")

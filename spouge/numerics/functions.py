@@ -36,8 +36,9 @@ from flint import acb, arb, ctx, fmpq, fmpz
 from .arguments import check_digits, parse_number, parse_real
 from .engine import log_factorial, log_factorial_complex
 from .precision import UndecidedError, next_bits, plan, target_bits as _target
+from . import result as _result_module
 from .result import ComplexSpougeResult, SpougeResult, bound_text as _bound_text, int_text
-from .rounding import round_ball, round_from_log, round_integer
+from .rounding import MODES, round_ball, round_from_log, round_rational
 
 bound_text = lru_cache(maxsize=1024)(_bound_text)
 
@@ -104,21 +105,30 @@ def _exact_factorial(m: int) -> int:
     return int(product(2, m + 1)) if m >= 2 else 1
 
 
-def _may_be_boundary(m: int, digits: int) -> bool:
-    """Could m! be a power of ten or a tie at `digits` digits?
+def _may_be_boundary(m: int, digits: int, radix: int = 10) -> bool:
+    """Could m! sit on a rounding boundary (a grid point, a tie or a power) at `digits` radix-R digits?
 
-    A tie needs m! / 10^t (t = trailing zeros) to have at most digits+1 digits.
-    m! >= (m/e)^m, so if m log10(m/e) - t > digits + 1 it cannot be one.
+    That needs m! / R^t (t = the trailing zeros of m! in radix R) to have at
+    most digits+1 digits.  m! >= (m/e)^m, so if m log_R(m/e) - t > digits + 1
+    it cannot.  (Legendre: t = sum m // 5^i in radix 10, m - popcount(m) in radix 2.)
     """
     if m <= 1:
         return True
     if m > 10**7:  # at least 6e7 significant digits: more than any allowed digits+1
         return False
-    trailing, power = 0, 5
-    while power <= m:
-        trailing += m // power
-        power *= 5
-    return m * math.log10(m / math.e) - trailing <= digits + 2
+    if radix == 2:
+        trailing = m - bin(m).count("1")
+    else:
+        trailing, power = 0, 5
+        while power <= m:
+            trailing += m // power
+            power *= 5
+    return m * math.log(m / math.e, radix) - trailing <= digits + 2
+
+
+def _digits_for_plan(digits: int, radix: int) -> int:
+    """Decimal digits that cover `digits` radix-R digits (the plan counts in decimal digits)."""
+    return digits if radix == 10 else max(1, math.ceil(digits * math.log10(2)) + 1)
 
 
 def _undecided(name: str, text: str, digits: int, bits: int) -> UndecidedError:
@@ -128,19 +138,26 @@ def _undecided(name: str, text: str, digits: int, bits: int) -> UndecidedError:
     )
 
 
-def _real_result(name: str, x: Fraction, text: str, digits: int, factorial_of: int | None) -> SpougeResult:
+def _real_result(name: str, x: Fraction, text: str, digits: int, factorial_of: int | None,
+                 mode: str = "nearest", radix: int = 10, min_exponent: int | None = None,
+                 argument=None) -> SpougeResult:
     """Γ(x) correctly rounded; factorial_of is m when Γ(x) = m! exactly (integer x)."""
-    p = plan("gamma", (x,), digits)
+    p = plan("gamma", (x,), _digits_for_plan(digits, radix))
     bits, extra = p.bits, p.extra
     while True:
         value, sign, a, log2_bound = _ln_abs_gamma(x, bits, extra)
         with ctx.workprec(bits + extra + 16):
-            decided = round_from_log(value, digits)
-        if decided is None and factorial_of is not None and _may_be_boundary(factorial_of, digits):
-            decided = round_integer(_exact_factorial(factorial_of), digits)
+            decided = round_from_log(value, digits, mode, sign, radix, min_exponent)
+        exact = False
+        if factorial_of is not None and _may_be_boundary(factorial_of, digits, radix):  # few digits: settle exactly
+            exact_value = _exact_factorial(factorial_of)
+            _, decided = round_rational(Fraction(exact_value), digits, mode, radix, min_exponent)
+            n, e = decided
+            exact = Fraction(n) * Fraction(radix) ** (e - digits + 1) == exact_value
         if decided is not None:
             mantissa, exponent = decided
-            return SpougeResult(name, text, digits, sign * mantissa, exponent, a, bound_text(log2_bound), bits + extra)
+            return SpougeResult(name, text, digits, sign * mantissa, exponent, a, bound_text(log2_bound), bits + extra,
+                                radix, mode, exact, argument if argument is not None else x)
         following = next_bits(bits, None, p.max_bits, p.likely_bits)
         if following is None:
             raise _undecided(name, text, digits, bits)
@@ -202,63 +219,156 @@ def _complex_result(name: str, z: tuple[Fraction, Fraction], text: str, digits: 
         bits = following
 
 
-def gamma(x, digits: int = 16):
-    """Γ(x) to `digits` significant digits, correctly rounded (half to even) for real x.
+def _precision_args(digits, rounding: str, bits) -> tuple[int, str, int]:
+    """(digits in the result's radix, mode, radix) from the public keywords."""
+    if rounding not in MODES:
+        raise ValueError(f"rounding must be one of {', '.join(MODES)}, not {rounding!r}")
+    if bits is not None:
+        if isinstance(bits, bool) or not isinstance(bits, int):
+            raise TypeError(f"bits must be an int, not {type(bits).__name__}")
+        if not 1 <= bits <= MAX_BITS:
+            raise ValueError(f"bits must be 1..{MAX_BITS}, not {bits}")
+        return bits, rounding, 2
+    return check_digits(digits), rounding, 10
+
+
+#: Largest bits= (as many as MAX_DIGITS decimal digits).
+MAX_BITS = 332_193
+
+
+def gamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None):
+    """Γ(x) to `digits` significant digits, correctly rounded for real x.
 
     x: int, exact decimal str ("0.1", "-2.5", "1e100"), Fraction, Decimal, float
-    (its exact binary value), complex or complex str ("3+4j").
+    (its exact binary value), complex or complex str ("3+4j"), and numbers of
+    other libraries (numpy, gmpy2, python-flint, mpmath) by their exact value.
+    rounding: "nearest" (ties to even), "down", "up", "zero" or "away" (real x).
+    bits: round to that many bits in binary instead of `digits` decimal digits.
     Raises PoleError at 0, -1, -2, ...; ValueError/TypeError for bad input.
     """
-    digits = check_digits(digits)
+    digits, mode, radix = _precision_args(digits, rounding, bits)
     value = parse_number(x)
     text = _exact_text(x)
     if isinstance(value, tuple):
+        _complex_only_nearest(mode, radix)
         return _complex_result("gamma", value, text, digits)
     if _is_integer(value) and value <= 0:
         raise PoleError(f"gamma({_short(text)}): Γ has a pole at x = {_short(int_text(int(value)))}")
-    return _real_result("gamma", value, text, digits, int(value) - 1 if _is_integer(value) else None)
+    return _real_result("gamma", value, text, digits, int(value) - 1 if _is_integer(value) else None, mode, radix)
 
 
-def factorial(x, digits: int = 16):
+def factorial(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None):
     """x! = Γ(x+1) to `digits` significant digits (see gamma).  Poles at -1, -2, ..."""
-    digits = check_digits(digits)
+    digits, mode, radix = _precision_args(digits, rounding, bits)
     value = parse_number(x)
     text = _exact_text(x)
     if isinstance(value, tuple):
+        _complex_only_nearest(mode, radix)
         if value[1] == 0 and _is_integer(value[0]) and value[0] < 0:
             raise PoleError(f"factorial({_short(text)}): x! = Γ(x+1) has a pole at x = {_short(int_text(int(value[0])))}")
         return _complex_result("factorial", (value[0] + 1, value[1]), text, digits)
     if _is_integer(value) and value < 0:
         raise PoleError(f"factorial({_short(text)}): x! = Γ(x+1) has a pole at x = {_short(int_text(int(value)))}")
-    return _real_result("factorial", value + 1, text, digits, int(value) if _is_integer(value) else None)
+    return _real_result("factorial", value + 1, text, digits, int(value) if _is_integer(value) else None, mode, radix,
+                        argument=value + 1)
 
 
-def lgamma(x, digits: int = 16) -> SpougeResult:
+def _complex_only_nearest(mode: str, radix: int) -> None:
+    if mode != "nearest" or radix != 10:
+        raise ValueError("rounding modes and bits= are for real x; complex results have a relative accuracy instead")
+
+
+def lgamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None,
+           with_sign: bool = False):
     """ln|Γ(x)| for real x, correctly rounded to `digits` significant digits.
 
+    with_sign=True returns (result, sign of Γ(x)) as math.lgamma users need for negative x.
     Raises PoleError at 0, -1, -2, ...; TypeError for complex x.
     """
-    digits = check_digits(digits)
+    digits, mode, radix = _precision_args(digits, rounding, bits)
     value = parse_real(x)
     text = _exact_text(x)
     if _is_integer(value) and value <= 0:
         raise PoleError(f"lgamma({_short(text)}): Γ has a pole at x = {_short(int_text(int(value)))}")
-    p = plan("lgamma", (value,), digits)
+    result = _lgamma_result(value, text, digits, mode, radix)
+    return (result, gamma_sign(value)) if with_sign else result
+
+
+def gamma_sign(x) -> int:
+    """The sign of Γ(x) for real x: +1 or -1 (exactly, from x alone; PoleError at the poles)."""
+    value = parse_real(x)
+    if value > 0:
+        return 1
+    if _is_integer(value):
+        raise PoleError(f"gamma_sign({_short(_exact_text(x))}): Γ has a pole at x = {_short(int_text(int(value)))}")
+    # Γ(x) < 0 exactly on (-1, 0), (-3, -2), ...: where floor(x) is odd
+    return -1 if (value.numerator // value.denominator) % 2 else 1
+
+
+def _lgamma_result(value: Fraction, text: str, digits: int, mode: str, radix: int) -> SpougeResult:
+    p = plan("lgamma", (value,), _digits_for_plan(digits, radix))
     bits, extra = p.bits, p.extra
-    target = _target(digits)  # relative accuracy wanted of ln|Γ| itself
+    target = _target(_digits_for_plan(digits, radix))  # relative accuracy wanted of ln|Γ| itself
     while True:
         ln_abs, _, a, log2_bound = _ln_abs_gamma(value, bits, extra)
         if value in (1, 2):  # Γ = 1 exactly: ln|Γ| = 0 (the ball contains 0 and cannot decide)
-            return SpougeResult("lgamma", text, digits, 0, 0, a, bound_text(log2_bound), bits + extra)
+            return SpougeResult("lgamma", text, digits, 0, 0, a, bound_text(log2_bound), bits + extra,
+                                radix, mode, True, value)
         with ctx.workprec(bits + extra + 16):
-            decided = round_ball(ln_abs, digits)
+            decided = round_ball(ln_abs, digits, mode, radix)
             deficit = None
             if decided is None and not ln_abs.contains(0):
                 deficit = max(0, target - ln_abs.rel_accuracy_bits())
         if decided is not None:
             sign, (mantissa, exponent) = decided
-            return SpougeResult("lgamma", text, digits, sign * mantissa, exponent, a, bound_text(log2_bound), bits + extra)
+            return SpougeResult("lgamma", text, digits, sign * mantissa, exponent, a, bound_text(log2_bound), bits + extra,
+                                radix, mode, False, value)
         following = next_bits(bits, deficit, p.max_bits, p.likely_bits)
         if following is None:
             raise _undecided("lgamma", text, digits, bits)
         bits = following
+
+
+def _float_of(result: SpougeResult) -> float:
+    """The double nearest to the true value of result's function at its argument (result.__float__)."""
+    x = result._argument
+    if result.function == "lgamma":
+        again = _lgamma_result(x, result.x, 53, "nearest", 2)
+    else:
+        m = int(x) - 1 if _is_integer(x) else None
+        again = _real_result(result.function, x, result.x, 53, m, "nearest", 2, min_exponent=-1074)
+        if again.mantissa == 0:  # below the smallest subnormal: a zero with Γ's sign
+            return math.copysign(0.0, gamma_sign(x))
+    return _float_from_binary(again)
+
+
+def _float_from_binary(result: SpougeResult) -> float:
+    exp2 = result.exponent - result.digits + 1
+    if result.exponent > 1023:
+        raise OverflowError(f"{result.function}({_short(result.x)}) does not fit in a float (beyond 1.8e308)")
+    return math.ldexp(float(result.mantissa), exp2)
+
+
+def fgamma(x: float) -> float:
+    """Γ(x) for a float, correctly rounded to the nearest double (math.gamma's contract, every result exact).
+
+    ValueError at the poles (0, -1, -2, ...) and for nan, OverflowError when Γ(x) exceeds the largest double;
+    results below the smallest subnormal round to ±0.0.
+    """
+    if not isinstance(x, float):
+        x = float(x)
+    if x != x or x in (math.inf, -math.inf):
+        if x == math.inf:
+            return math.inf
+        raise ValueError("math domain error: fgamma(nan or -inf)")
+    if x == int(x) and x <= 0:
+        raise ValueError(f"math domain error: fgamma({x!r}) is a pole")
+    value = Fraction(x)
+    m = int(value) - 1 if _is_integer(value) else None
+    result = _real_result("gamma", value, repr(x), 53, m, "nearest", 2, min_exponent=-1074)
+    if result.mantissa == 0:
+        return math.copysign(0.0, gamma_sign(value))
+    return _float_from_binary(result)
+
+
+_result_module._FLOAT_OF = _float_of

@@ -1,0 +1,83 @@
+"""The bridge to the optional C core (spouge._core): which core runs, and its real passes.
+
+Owns: loading spouge._core (built by setup.py when GMP and Arb/FLINT are
+present), the switch ``SPOUGE_PURE=1`` that forces the Python core, and the
+thin calls that do ONE real pass of the Ziv loop in C.
+
+Invariants:
+- ``available`` is False when the extension is missing, fails to import, or
+  ``SPOUGE_PURE=1``; ``name`` is then "python", else "c".  Nothing else here
+  is usable when ``available`` is False.
+- A pass in C returns what the Python pass would decide: the same Spouge a
+  (choose_a), the same coefficient integers (checked |c_k 2^F - C_k| <= 1 on
+  Arb's ball, the same algorithm), the same proven sum error, the ball of
+  ln|Γ| at the same precisions, and the rounding rules of ``rounding`` (every
+  point of the ball must round alike; a straddled power of ten only under the
+  strict rule; no tie decided from a ball).  So when both decide, they decide
+  the same digits; the tests check it on thousands of inputs.
+- ``handles(q, bits)``: the C pass takes z as the exact rational p/q only.
+  Long denominators (those engine._round_real would round to a dyadic first)
+  stay on the Python path; ``handles`` is conservative (bits + 88 < the
+  engine's least rounding threshold bits + 91).
+"""
+
+from __future__ import annotations
+
+import os
+
+try:
+    if os.environ.get("SPOUGE_PURE", "") not in ("", "0"):
+        raise ImportError("SPOUGE_PURE is set")
+    from .. import _core  # type: ignore[attr-defined]
+except ImportError as exc:  # not built, libraries missing at run time, or forced off
+    _core = None
+    reason = str(exc)
+else:
+    reason = ""
+
+available: bool = _core is not None
+name: str = "c" if available else "python"
+#: "c (flint2+arb 2.9.0)" or "python (<why>)": for --version, INFO and /health.
+description: str = f"c ({_core.flint_api} {_core.flint_version})" if _core is not None else f"python ({reason})"
+
+#: The engine rounds z when q.bit_length() > rel_bits + Z_GUARD_BITS + psi_bits + Z_ROUND_SLACK_BITS
+#: (>= rel_bits + 24 + 3 + 64); below this margin it never does.
+_LONG_Q_MARGIN = 88
+
+
+def handles(q: int, bits: int) -> bool:
+    """Can the C pass take x = p/q at `bits` (short denominator)?"""
+    return available and q.bit_length() <= bits + _LONG_Q_MARGIN
+
+
+if _core is not None:
+    from .arguments import MAX_DECIMAL_EXPONENT, MAX_DIGITS
+
+    _core.configure(MAX_DIGITS, MAX_DECIMAL_EXPONENT)
+    gamma_first = _core.gamma_first
+    """gamma_first(x, digits, kind) -> (signed N, E, a, precision) or None.
+
+    The whole FIRST pass of gamma (kind 0) or factorial (kind 1) of x, planned exactly as
+    precision.plan plans it (bits = target_bits(digits), extra = magnitude_bits(x)), for
+    x a plain decimal str without spaces ("31.4159", "-2.5e-3") or an int that fits 64 bits.
+    None means "Python takes over from the start": unusual or invalid x or digits (Python
+    then raises its own error), a pole, a long denominator, or an undecided first pass.
+    """
+    gamma_pass = _core.gamma_pass
+    """gamma_pass(p, q, bits, extra, digits) -> (sign, N, E, a) or None.
+
+    One pass for Γ(p/q), q > 0, p/q not a pole: functions._ln_abs_gamma(x, bits, extra)
+    then rounding.round_from_log(value, digits) at bits + extra + 16; None = undecided.
+    """
+    lgamma_pass = _core.lgamma_pass
+    """lgamma_pass(p, q, bits, extra, digits) -> (sign, N, E, a) | int | None.
+
+    One pass for ln|Γ(p/q)| rounded by rounding.round_ball: decided -> (sign, N, E, a)
+    (value = sign * N * 10^(E-digits+1)); undecided -> the ball's relative accuracy in
+    bits (int) when it excludes 0, else None.
+    """
+    log_factorial = _core.log_factorial
+    coefficients = _core.coefficients
+    choose_a = _core.choose_a
+    cache_info = _core.cache_info
+    cache_clear = _core.cache_clear
