@@ -165,6 +165,8 @@ def parse_real(x: object, name: str = "x") -> Fraction:
     if isinstance(x, int):
         return _check_exact(Fraction(x), name)
     if isinstance(x, Fraction):
+        if type(x.numerator) is not int or type(x.denominator) is not int:  # Fraction(mpz, mpz) keeps the mpz
+            x = Fraction(int(x.numerator), int(x.denominator))
         return _check_exact(x, name)
     if isinstance(x, float):
         if not math.isfinite(x):
