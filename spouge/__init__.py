@@ -7,7 +7,8 @@
 
 from .numerics import (
     MAX_BITS, MAX_DIGITS, MAX_INPUT_DIGITS, MODES, ComplexSpougeResult, Estimate, PoleError, SpougeResult,
-    UndecidedError, estimate, factorial, fgamma, gamma, gamma_sign, lgamma,
+    UndecidedError, beta, binomial, estimate, factorial, falling, fgamma, gamma, gamma_sign, lgamma, loggamma, rgamma,
+    rising,
 )
 
 from . import tablecache
@@ -18,4 +19,5 @@ __version__ = "0.1.0"
 __all__ = [
     "MAX_BITS", "MAX_DIGITS", "MAX_INPUT_DIGITS", "MODES", "ComplexSpougeResult", "Estimate", "PoleError",
     "SpougeResult", "UndecidedError", "estimate", "factorial", "fgamma", "gamma", "gamma_sign", "lgamma",
+    "beta", "binomial", "falling", "loggamma", "rgamma", "rising",
 ]
