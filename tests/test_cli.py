@@ -74,3 +74,24 @@ def test_console_script_installed():
     assert exe, "pip install -e . should put `spouge` on PATH"
     proc = subprocess.run([exe, "factorial", "5", "--digits", "3"], capture_output=True, text=True, timeout=60)
     assert proc.stdout == "1.20e+2\n"
+
+
+def test_family_modes_and_bits(capsys):
+    assert main(["beta", "0.5", "0.5", "-d", "30"]) == 0
+    assert capsys.readouterr().out == "3.14159265358979323846264338328e+0\n"  # B(1/2, 1/2) = π
+    assert main(["binomial", "10", "3", "-d", "3"]) == 0 and capsys.readouterr().out == "1.20e+2\n"
+    assert main(["gamma", "0.1", "-d", "5", "--rounding", "up"]) == 0 and capsys.readouterr().out == "9.5136e+0\n"
+    assert main(["gamma", "0.1", "-d", "5", "--rounding", "down"]) == 0 and capsys.readouterr().out == "9.5135e+0\n"
+    assert main(["gamma", "0.5", "--bits", "53"]) == 0 and capsys.readouterr().out == "0x1.c5bf891b4ef6bp+0\n"
+    assert main(["lgamma", "-2.5", "--sign"]) == 0 and capsys.readouterr().out == "-5.624371649767405e-2 -1\n"
+    assert main(["rgamma", "-3"]) == 0 and capsys.readouterr().out == "0.000000000000000e+0\n"
+    assert main(["fgamma", "171"]) == 0 and capsys.readouterr().out == "7.257415615307999e+306\n"
+    assert main(["loggamma", "3+4j", "-d", "10"]) == 0 and capsys.readouterr().out.strip().endswith("j")
+
+
+def test_family_errors_exit_2(capsys):
+    for argv in (["beta", "-2", "0.5"], ["fgamma", "-1"], ["fgamma", "172"], ["loggamma", "1", "--bits", "5"],
+                 ["rising", "2", "-2"], ["binomial", "x", "1"]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("spouge: error: ") and err.count("\n") == 1 and "Traceback" not in err
