@@ -73,7 +73,8 @@ def _build_parser() -> argparse.ArgumentParser:
             p.add_argument(arg_name, help=f"{kind}, exact as written")
         p.add_argument("-d", "--digits", type=int, default=16, help="significant digits (1 to %d; default 16)" % numerics.MAX_DIGITS)
         p.add_argument("--bits", type=int, default=None, help="round to this many bits in binary instead (real results)")
-        p.add_argument("--rounding", choices=numerics.MODES, default="nearest", help="rounding mode (real results; default nearest)")
+        p.add_argument("--rounding", choices=numerics.MODES + ("enclosure",), default="nearest",
+                       help="rounding mode (real results; default nearest); enclosure prints the value rounded down and up")
         if name == "lgamma":
             p.add_argument("--sign", action="store_true", help="also print the sign of Γ(x) (+1 or -1)")
         p.add_argument("--json", action="store_true", help="print value, digits, a, error bound and elapsed seconds as JSON")
@@ -120,8 +121,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"spouge: error: {exc}", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - started
-    if args.json:
-        extra = {"sign": sign} if sign is not None else {}
+    extra = {"sign": sign} if sign is not None else {}
+    if isinstance(result, numerics.Enclosure):
+        if args.json:
+            print(json.dumps({"lower": result.lower.as_dict(), "upper": result.upper.as_dict(), **extra,
+                              "elapsed_seconds": round(elapsed, 6)}))
+        else:
+            print(f"{result.lower} {result.upper}" + (f" {sign:+d}" if sign is not None else ""))
+    elif args.json:
         print(json.dumps({**result.as_dict(), **extra, "elapsed_seconds": round(elapsed, 6)}))
     else:
         print(result if sign is None else f"{result} {sign:+d}")

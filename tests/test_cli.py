@@ -83,6 +83,8 @@ def test_family_modes_and_bits(capsys):
     assert main(["gamma", "0.1", "-d", "5", "--rounding", "up"]) == 0 and capsys.readouterr().out == "9.5136e+0\n"
     assert main(["gamma", "0.1", "-d", "5", "--rounding", "down"]) == 0 and capsys.readouterr().out == "9.5135e+0\n"
     assert main(["gamma", "0.5", "--bits", "53"]) == 0 and capsys.readouterr().out == "0x1.c5bf891b4ef6bp+0\n"
+    assert main(["gamma", "0.1", "-d", "5", "--rounding", "enclosure"]) == 0
+    assert capsys.readouterr().out == "9.5135e+0 9.5136e+0\n"
     assert main(["lgamma", "-2.5", "--sign"]) == 0 and capsys.readouterr().out == "-5.624371649767405e-2 -1\n"
     assert main(["rgamma", "-3"]) == 0 and capsys.readouterr().out == "0.000000000000000e+0\n"
     assert main(["fgamma", "171"]) == 0 and capsys.readouterr().out == "7.257415615307999e+306\n"

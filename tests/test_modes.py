@@ -196,3 +196,13 @@ def test_bad_mode_and_bits():
         spouge.gamma(1, bits="53")
     with pytest.raises(ValueError):
         spouge.gamma("3+4j", rounding="up")
+
+
+def test_enclosure_mode():
+    for fn, args in [(spouge.gamma, ("0.1",)), (spouge.lgamma, ("-2.5",)), (spouge.binomial, ("10.5", "3")),
+                     (spouge.beta, ("0.3", "0.4")), (spouge.rgamma, ("7.5",))]:
+        lower, upper = fn(*args, digits=12, rounding="enclosure")
+        assert lower.rounding == "down" and upper.rounding == "up"
+        assert lower <= fn(*args, digits=40) <= upper and (lower < upper or lower.exact and upper.exact)
+    exact = spouge.factorial(5, digits=3, rounding="enclosure")
+    assert exact.lower == exact.upper == 120

@@ -31,7 +31,7 @@ from .arguments import parse_number, parse_real
 from .engine import log_factorial_complex
 from .functions import (
     PoleError, SpougeResult, _digits_for_plan, _exact_text, _ln_abs_gamma, _precision_args, _short, _undecided,
-    bound_text,
+    bound_text, enclosing,
 )
 from .precision import magnitude_bits, next_bits, plan
 from .result import ComplexSpougeResult, int_text
@@ -126,6 +126,7 @@ def _gamma_sign(x: Fraction) -> int:
     return -1 if (x.numerator // x.denominator) % 2 else 1
 
 
+@enclosing
 def rgamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None) -> SpougeResult:
     """1/Γ(x), entire: exactly 0 at x = 0, -1, -2, ...; correctly rounded elsewhere."""
     digits, mode, radix = _precision_args(digits, rounding, bits)
@@ -138,6 +139,7 @@ def rgamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None =
     return _log_space("rgamma", text, digits, mode, radix, [(value, -1)], _gamma_sign(value))
 
 
+@enclosing
 def beta(a, b, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None) -> SpougeResult:
     """B(a, b) = Γ(a)Γ(b)/Γ(a+b) for real a, b; the finite limits where poles cancel; PoleError where it is infinite."""
     digits, mode, radix = _precision_args(digits, rounding, bits)
@@ -159,6 +161,7 @@ def beta(a, b, digits: int = 16, *, rounding: str = "nearest", bits: int | None 
     return _log_space("beta", text, digits, mode, radix, [(va, 1), (vb, 1), (s, -1)], sign)
 
 
+@enclosing
 def binomial(n, k, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None) -> SpougeResult:
     """C(n, k) = Γ(n+1)/(Γ(k+1)Γ(n-k+1)) for real n, k: exact integers where n and k are integers.
 
@@ -206,6 +209,7 @@ def _signed(result: SpougeResult, sign: int, name: str, text: str) -> SpougeResu
                         result.precision, result.radix, result.rounding, result.exact, None)
 
 
+@enclosing
 def rising(x, n, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None) -> SpougeResult:
     """The rising factorial (Pochhammer symbol) x (x+1) ... (x+n-1) = Γ(x+n)/Γ(x), for real x and n."""
     digits, mode, radix = _precision_args(digits, rounding, bits)
@@ -214,6 +218,7 @@ def rising(x, n, digits: int = 16, *, rounding: str = "nearest", bits: int | Non
     return _rising(vx, vn, "rising", text, digits, mode, radix)
 
 
+@enclosing
 def falling(x, n, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None) -> SpougeResult:
     """The falling factorial x (x-1) ... (x-n+1) = Γ(x+1)/Γ(x-n+1), for real x and n."""
     digits, mode, radix = _precision_args(digits, rounding, bits)

@@ -26,9 +26,11 @@ the precision ceiling, which no input is known to reach.
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 from functools import lru_cache
+from typing import NamedTuple
 
 import gmpy2
 from flint import acb, arb, ctx, fmpq, fmpz
@@ -219,10 +221,29 @@ def _complex_result(name: str, z: tuple[Fraction, Fraction], text: str, digits: 
         bits = following
 
 
+class Enclosure(NamedTuple):
+    """rounding="enclosure": the value rounded down and up, so lower <= value <= upper (equal when exact)."""
+
+    lower: SpougeResult
+    upper: SpougeResult
+
+
+def enclosing(fn):
+    """Give a real function the "enclosure" mode: both directed roundings, as an ``Enclosure``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, rounding: str = "nearest", **keywords):
+        if rounding == "enclosure":
+            return Enclosure(fn(*args, rounding="down", **keywords), fn(*args, rounding="up", **keywords))
+        return fn(*args, rounding=rounding, **keywords)
+
+    return wrapper
+
+
 def _precision_args(digits, rounding: str, bits) -> tuple[int, str, int]:
     """(digits in the result's radix, mode, radix) from the public keywords."""
     if rounding not in MODES:
-        raise ValueError(f"rounding must be one of {', '.join(MODES)}, not {rounding!r}")
+        raise ValueError(f"rounding must be one of {', '.join(MODES)} or enclosure, not {rounding!r}")
     if bits is not None:
         if isinstance(bits, bool) or not isinstance(bits, int):
             raise TypeError(f"bits must be an int, not {type(bits).__name__}")
@@ -236,6 +257,7 @@ def _precision_args(digits, rounding: str, bits) -> tuple[int, str, int]:
 MAX_BITS = 332_193
 
 
+@enclosing
 def gamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None):
     """Γ(x) to `digits` significant digits, correctly rounded for real x.
 
@@ -257,6 +279,7 @@ def gamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = 
     return _real_result("gamma", value, text, digits, int(value) - 1 if _is_integer(value) else None, mode, radix)
 
 
+@enclosing
 def factorial(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None):
     """x! = Γ(x+1) to `digits` significant digits (see gamma).  Poles at -1, -2, ..."""
     digits, mode, radix = _precision_args(digits, rounding, bits)
@@ -278,6 +301,7 @@ def _complex_only_nearest(mode: str, radix: int) -> None:
         raise ValueError("rounding modes and bits= are for real x; complex results have a relative accuracy instead")
 
 
+@enclosing
 def lgamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None,
            with_sign: bool = False):
     """ln|Γ(x)| for real x, correctly rounded to `digits` significant digits.
