@@ -206,3 +206,26 @@ def test_enclosure_mode():
         assert lower <= fn(*args, digits=40) <= upper and (lower < upper or lower.exact and upper.exact)
     exact = spouge.factorial(5, digits=3, rounding="enclosure")
     assert exact.lower == exact.upper == 120
+
+
+@pytest.mark.slow
+def test_fgamma_a_million_random_doubles():
+    """Opt-in (SPOUGE_SLOW=1): 10^6 random doubles over the whole domain, zero misrounded."""
+    rng = random.Random(2026)
+    misrounded = 0
+    for i in range(1_000_000):
+        x = rng.uniform(-185, 171.6) if i % 4 else rng.uniform(-1, 1) * 10 ** rng.uniform(-300, 0)
+        if x == int(x):
+            continue
+        with mpmath.workprec(350):
+            ref = mpmath.gamma(mpmath.mpf(x))
+            try:
+                expected = float(Fraction(*mpmath.libmp.to_rational(ref._mpf_)))
+            except OverflowError:
+                expected = math.inf
+        try:
+            ours = spouge.fgamma(x)
+        except OverflowError:
+            ours = math.inf
+        misrounded += ours != expected and not (math.isinf(ours) and math.isinf(expected))
+    assert misrounded == 0
