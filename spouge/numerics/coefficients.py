@@ -182,11 +182,11 @@ class _TableCache:
         if table is None:
             table = tuple(iter_coefficients(a, frac_bits))
         size = sum(int(c).bit_length() for c in table)
-        self._tables[key] = table
-        self._bits[key] = size
+        self._bits[key] = size  # first: an interruption (the server's watchdog) between the two must not
+        self._tables[key] = table  # leave a table without its size, which eviction would trip over
         while sum(self._bits.values()) > self.budget_bits and len(self._tables) > 1:
             old, _ = self._tables.popitem(last=False)
-            del self._bits[old]
+            self._bits.pop(old, None)
         return table
 
 

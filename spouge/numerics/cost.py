@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from . import coefficients, engine
 from .arguments import check_digits, parse_number, parse_real
@@ -97,6 +98,7 @@ def _kind(parts) -> tuple[str, int]:
     return ("short" if q_bits <= engine.Q_HEADROOM_BITS else "long"), q_bits
 
 
+@lru_cache(maxsize=4096)
 def _pass_seconds(kind: tuple[str, int], rel_bits: int, extra: int, factor: float = 1.0) -> tuple[float, float]:
     """(warm, cold) seconds of one pass at rel_bits; factor scales the warm part (the function's own work)."""
     column, q_bits = kind
