@@ -58,7 +58,10 @@ def _build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"spouge {__import__('spouge').__version__}")
+    from .numerics import corebridge
+
+    parser.add_argument("--version", action="version",
+                        version=f"spouge {__import__('spouge').__version__} (core: {corebridge.description})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, (_, what, example, arg_names, kind) in FUNCTIONS.items():
         p = sub.add_parser(

@@ -97,3 +97,13 @@ def test_family_errors_exit_2(capsys):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert err.startswith("spouge: error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_version_names_the_core():
+    from spouge.numerics import corebridge
+
+    out = run("--version").stdout
+    assert out.startswith("spouge ") and f"core: {corebridge.description}" in out
+    pure = subprocess.run([sys.executable, "-m", "spouge", "--version"], capture_output=True, text=True, timeout=60,
+                          env={**__import__("os").environ, "SPOUGE_PURE": "1"}).stdout
+    assert "core: python" in pure

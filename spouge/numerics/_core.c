@@ -1,30 +1,40 @@
 /* spouge._core: one pass of Spouge's formula for a real argument, in C.
  *
- * Owns: the hot path of a real gamma/lgamma pass, mirroring (value for
- * value where it matters) the pure-Python engine:
+ * Owns: the hot path of a real gamma/lgamma pass, mirroring (value for value
+ * where it matters) the pure-Python engine:
  *   - the coefficient table C_k = round(c_k 2^F), |c_k 2^F - C_k| <= 1 checked
- *     on Arb's ball exactly as coefficients.iter_coefficients does, same
- *     per-coefficient precisions; tables cached per (a, F) in an LRU bounded
- *     by total bits (CACHE_BUDGET_BITS, as in Python); larger ones streamed;
- *   - the fixed-point sum (engine._real_sum): floor divisions in GMP with the
- *     same proven error (2a units, or a*q + a when q < 2^64 is factored out);
+ *     on Arb's ball exactly as coefficients.iter_coefficients does, with the same
+ *     per-coefficient precisions (so the integers are identical); a miss is first
+ *     offered to the Python provider (the disk cache of spouge.tablecache);
+ *     tables cached per (a, F) in an LRU bounded by total bits (the budget of
+ *     coefficients.CACHE); larger ones streamed, never stored;
+ *   - the fixed-point sum (engine._real_sum): exact floor divisions with the
+ *     same proven error (2a units, or a*q + a when q < 2^64 is factored out),
+ *     by four interleaved one- or two-limb division chains (2x GMP's latency-bound
+ *     mpn_divrem_1), over threads when the sum is large;
  *   - the Arb enclosure of ln z!, the 0 < x < 1 and reflection paths
- *     (functions._ln_abs_gamma), and the rounding decision
- *     (rounding.round_from_log for gamma, rounding.round_ball for lgamma):
- *     a result only when every point of the ball rounds to it; a ball that
- *     straddles 10^E decides 10^E only under the same strict rule; ties are
- *     never decided from a ball.
- * Python keeps the Ziv loop, planning, exact integer ties, long-denominator
- * rounding of z and everything complex.
+ *     (functions._ln_abs_gamma), and the rounding decision (rounding.round_from_log
+ *     for gamma, rounding.round_ball for lgamma; modes nearest/down/up/zero/away,
+ *     radix 10 or 2, no subnormal grid): a result only when every point of the
+ *     ball rounds to it; a ball straddling R^E decides R^E only under the same
+ *     strict rule (nearest); ties and grid points are never decided from a ball.
+ *   - gamma_first: the whole first pass of a short gamma/factorial call from the
+ *     caller's decimal string, planned as precision.plan plans it.
+ * Python keeps the Ziv loop, planning, exact settling of m!, long-denominator
+ * rounding of z, subnormal doubles and everything complex.
  *
  * Builds against FLINT 2.9 + separate Arb 2.23 (<arb.h>, -lflint-arb or -larb)
- * and FLINT 3 (<flint/arb.h>, -lflint).  No library gamma is used.
- * The GIL is held throughout (the table cache is process-global, unlocked).
+ * and FLINT 3 (<flint/arb.h>, -lflint).  No library gamma is used.  The GIL is
+ * held throughout (the table cache is process-global); only the worker threads
+ * of a large sum run without Python, on private accumulators.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
 #include <string.h>
+#include <stdlib.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <gmp.h>
 
 #if defined(__has_include)
@@ -49,7 +59,8 @@
 #define Q_HEADROOM_BITS 64
 #define COEFF_GUARD_BITS 30
 #define MIN_A 3
-#define CACHE_BUDGET_BITS (8.0 * 160.0 * 1048576.0)
+#define DEFAULT_CACHE_BUDGET_BITS (8.0 * 160.0 * 1048576.0)
+static double cache_budget_bits = DEFAULT_CACHE_BUDGET_BITS;  /* set_cache_budget() */
 
 static double LOG2_2PI, LOG2_E;
 
@@ -223,6 +234,73 @@ static void lru_push(table *t)
     lru_head = t;
 }
 
+/* The Python-side source of tables (the disk cache / parallel generator that serves
+ * coefficients.CACHE): provider(a, F) -> sequence of a ints (C_0..C_{a-1}) or None.
+ * Any error or malformed answer is ignored and the table is made here instead. */
+static PyObject *table_provider = NULL;
+static long provider_tables = 0;
+
+/* Any integer-like object (int, gmpy2.mpz) to an mpz: through its bytes where CPython
+ * offers them (O(n), ~memcpy speed: a 10000-digit table is ~70 MB), else through hex. */
+static int obj_to_mpz(mpz_t out, PyObject *obj)
+{
+    PyObject *idx, *mag;
+    int neg, ok = 0;
+    idx = PyNumber_Index(obj);  /* int, gmpy2.mpz, ... */
+    if (idx == NULL) return 0;
+    neg = PyObject_RichCompareBool(idx, Py_False, Py_LT);  /* Py_False == 0 */
+    mag = neg ? PyNumber_Negative(idx) : (Py_INCREF(idx), idx);
+    Py_DECREF(idx);
+    if (mag == NULL || neg < 0) { Py_XDECREF(mag); return 0; }
+#if PY_VERSION_HEX < 0x030D0000
+    {
+        size_t nbits = _PyLong_NumBits(mag), nbytes = nbits / 8 + 1;
+        unsigned char *buf = (unsigned char *) PyMem_Malloc(nbytes);
+        if (buf != NULL && nbits != (size_t) -1
+            && _PyLong_AsByteArray((PyLongObject *) mag, buf, nbytes, 1, 0) == 0) {
+            mpz_import(out, nbytes, -1, 1, 0, 0, buf);
+            ok = 1;
+        }
+        PyMem_Free(buf);
+    }
+#else
+    {
+        Py_ssize_t nbytes = PyLong_AsNativeBytes(mag, NULL, 0, Py_ASNATIVEBYTES_LITTLE_ENDIAN | Py_ASNATIVEBYTES_UNSIGNED_BUFFER);
+        unsigned char *buf = nbytes > 0 ? (unsigned char *) PyMem_Malloc((size_t) nbytes) : NULL;
+        if (buf != NULL && PyLong_AsNativeBytes(mag, buf, nbytes, Py_ASNATIVEBYTES_LITTLE_ENDIAN | Py_ASNATIVEBYTES_UNSIGNED_BUFFER) >= 0) {
+            mpz_import(out, (size_t) nbytes, -1, 1, 0, 0, buf);
+            ok = 1;
+        }
+        PyMem_Free(buf);
+    }
+#endif
+    Py_DECREF(mag);
+    if (ok && neg) mpz_neg(out, out);
+    return ok;
+}
+
+static int table_from_provider(table *t)
+{
+    PyObject *res, *seq = NULL;
+    slong k;
+    int ok = 0;
+    if (table_provider == NULL) return 0;
+    res = PyObject_CallFunction(table_provider, "nn", (Py_ssize_t) t->a, (Py_ssize_t) t->F);
+    if (res != NULL && res != Py_None) {
+        seq = PySequence_Fast(res, "table");
+        if (seq != NULL && PySequence_Fast_GET_SIZE(seq) == t->a) {
+            PyObject **items = PySequence_Fast_ITEMS(seq);
+            ok = 1;
+            for (k = 0; k < t->a && ok; k++) ok = obj_to_mpz(t->c[k], items[k]);
+        }
+    }
+    Py_XDECREF(seq);
+    Py_XDECREF(res);
+    if (PyErr_Occurred()) PyErr_Clear();
+    if (ok) provider_tables++;
+    return ok;
+}
+
 /* Cached table for (a, F), building it if needed; NULL if too big to keep or on failure. */
 static table *get_table(slong a, slong F, int *too_big)
 {
@@ -238,18 +316,20 @@ static table *get_table(slong a, slong F, int *too_big)
         }
     }
     cache_misses++;
-    if (estimated_bits(a, F) > CACHE_BUDGET_BITS) { *too_big = 1; return NULL; }
+    if (estimated_bits(a, F) > cache_budget_bits) { *too_big = 1; return NULL; }
     t = (table *) flint_malloc(sizeof(table));
     t->a = a; t->F = F; t->bits = 0.0;
     t->c = (mpz_t *) flint_malloc(sizeof(mpz_t) * a);
     for (k = 0; k < a; k++) mpz_init(t->c[k]);
-    if (!gen_init(&g, a, F, t->c[0])) { gen_clear(&g); table_free(t); return NULL; }
-    for (k = 1; k < a; k++) gen_next(&g, t->c[k]);
-    gen_clear(&g);
+    if (!table_from_provider(t)) {
+        if (!gen_init(&g, a, F, t->c[0])) { gen_clear(&g); table_free(t); return NULL; }
+        for (k = 1; k < a; k++) gen_next(&g, t->c[k]);
+        gen_clear(&g);
+    }
     for (k = 0; k < a; k++) t->bits += (double) mpz_sizeinbase(t->c[k], 2);
     lru_push(t);
     lru_bits += t->bits;
-    while (lru_bits > CACHE_BUDGET_BITS && lru_head && lru_head->next) {
+    while (lru_bits > cache_budget_bits && lru_head && lru_head->next) {
         table *last = lru_head;
         while (last->next) last = last->next;
         lru_unlink(last);
@@ -271,23 +351,6 @@ static table *get_table(slong a, slong F, int *too_big)
  */
 typedef unsigned __int128 u128;
 
-typedef struct {
-    const mp_limb_t *np;   /* |numerator| limbs */
-    mp_size_t n;
-    mp_limb_t dn, v, r;    /* normalized divisor, its reciprocal, running remainder (shifted) */
-    unsigned s;            /* normalization shift */
-    mp_limb_t *qp;         /* quotient limbs, n of them */
-} div_chain;
-
-static inline void chain_init(div_chain *c, const mp_limb_t *np, mp_size_t n, mp_limb_t d, mp_limb_t *qp)
-{
-    c->np = np; c->n = n; c->qp = qp;
-    c->s = (unsigned) __builtin_clzll(d);
-    c->dn = d << c->s;
-    c->v = (mp_limb_t) ((((u128) ~c->dn) << 64 | ~(mp_limb_t) 0) / c->dn);
-    c->r = n ? (np[n - 1] >> (63 - c->s)) >> 1 : 0;
-}
-
 /* One 2-by-1 step: (u1, u0) / dn with u1 < dn; q, r out.  Branch-free first fix-up
  * (taken about half the time, so a branch would mispredict); the second is rare. */
 #define DIV_STEP(q, r, u1, u0, dn, v) do {                                   \
@@ -300,76 +363,303 @@ static inline void chain_init(div_chain *c, const mp_limb_t *np, mp_size_t n, mp
         (q) = q1_; (r) = r_;                                                 \
     } while (0)
 
-#define LIMB_AT(c, i) (((c)->np[i] << (c)->s) | ((i) ? ((c)->np[(i) - 1] >> (63 - (c)->s)) >> 1 : 0))
+#define CHAINS 4
 
-static void chain_tail(div_chain *c, mp_size_t from)
+/* Limb j of |C| * 2^sh (C of n limbs), any j >= 0: bounds-checked (the few top limbs). */
+static inline mp_limb_t shifted_limb(const mp_limb_t *np, mp_size_t n, unsigned sh, mp_size_t j)
 {
-    mp_size_t i;
-    mp_limb_t r = c->r, dn = c->dn, v = c->v;
-    for (i = from; i >= 0; i--) {
-        mp_limb_t u0 = LIMB_AT(c, i);
-        DIV_STEP(c->qp[i], r, r, u0, dn, v);
-    }
-    c->r = r;
+    mp_limb_t hi = j < n ? np[j] << sh : 0;
+    mp_limb_t lo = (j >= 1 && j - 1 < n) ? (np[j - 1] >> (63 - sh)) >> 1 : 0;
+    return hi | lo;
 }
 
-/* For m <= 4 chains: all quotients; remainders left in c[i].r (nonzero iff inexact). */
-static void chains_run(div_chain *c, int m)
+/* sum_{k=1}^{a-1} floor(C_k / d_k), d_k = d0 + k*dq (all < 2^64), added to acc.
+ * Blocks of CHAINS terms step in lockstep (4 independent division chains keep the
+ * multiplier busy: 2.1x faster than mpn_divrem_1 here).  Each divisor is normalized
+ * and the numerator shifted on the fly, limb by limb, so a table too big for the
+ * caches (10000 digits: ~70 MB) is read once, straight from memory; the top limbs
+ * (where the block's numerators differ in length) take the bounds-checked path. */
+static void sum_floors_range(mpz_t acc, mpz_t *c, slong k_begin, slong k_end, ulong d0, ulong dq)
 {
-    mp_size_t j, lo = c[0].n;
+    slong k, negative_inexact = 0, a = k_end;
+    mp_size_t maxn = 0, w, j;
+    mp_limb_t *q, *accp, *accn;
     int i;
-    for (i = 1; i < m; i++) if (c[i].n < lo) lo = c[i].n;
-    if (m == 4 && lo > 0) {
-        mp_limb_t r0 = c[0].r, r1 = c[1].r, r2 = c[2].r, r3 = c[3].r;
-        const mp_limb_t d0 = c[0].dn, d1 = c[1].dn, d2 = c[2].dn, d3 = c[3].dn;
-        const mp_limb_t v0 = c[0].v, v1 = c[1].v, v2 = c[2].v, v3 = c[3].v;
-        for (j = 0; j < lo; j++) {
-            mp_size_t i0 = c[0].n - 1 - j, i1 = c[1].n - 1 - j, i2 = c[2].n - 1 - j, i3 = c[3].n - 1 - j;
-            mp_limb_t u0 = LIMB_AT(&c[0], i0), u1 = LIMB_AT(&c[1], i1), u2 = LIMB_AT(&c[2], i2), u3 = LIMB_AT(&c[3], i3);
-            DIV_STEP(c[0].qp[i0], r0, r0, u0, d0, v0);
-            DIV_STEP(c[1].qp[i1], r1, r1, u1, d1, v1);
-            DIV_STEP(c[2].qp[i2], r2, r2, u2, d2, v2);
-            DIV_STEP(c[3].qp[i3], r3, r3, u3, d3, v3);
+    for (k = k_begin; k < k_end; k++) if ((mp_size_t) mpz_size(c[k]) > maxn) maxn = (mp_size_t) mpz_size(c[k]);
+    w = maxn + 1;
+    q = (mp_limb_t *) flint_malloc(sizeof(mp_limb_t) * (CHAINS * w + 2 * (w + 1)));
+    accp = q + CHAINS * w;          /* sums of the positive and the negative quotients, */
+    accn = accp + (w + 1);          /* w + 1 limbs each: room for 2^64 terms' carries */
+    for (j = 0; j < 2 * (w + 1); j++) accp[j] = 0;
+    for (k = k_begin; k < k_end; k += CHAINS) {
+        int m = (int) (a - k < CHAINS ? a - k : CHAINS), sg[CHAINS];
+        mp_limb_t dn[CHAINS], v[CHAINS], r[CHAINS];
+        const mp_limb_t *np[CHAINS];
+        mp_size_t n[CHAINS], top = 0, low;
+        unsigned sh[CHAINS];
+        static const mp_limb_t zero_limb[1] = {0};
+        for (i = 0; i < CHAINS; i++) {
+            if (i < m) {
+                mpz_srcptr ck = c[k + i];
+                mp_limb_t d = d0 + (ulong) (k + i) * dq;
+                n[i] = (mp_size_t) mpz_size(ck);
+                np[i] = n[i] ? mpz_limbs_read(ck) : zero_limb;
+                sg[i] = mpz_sgn(ck);
+                sh[i] = (unsigned) __builtin_clzll(d);
+                dn[i] = d << sh[i];
+                v[i] = (mp_limb_t) ((((u128) ~dn[i]) << 64 | ~(mp_limb_t) 0) / dn[i]);
+            } else {  /* idle lane: 0 / 2^63 */
+                n[i] = 0; np[i] = zero_limb; sg[i] = 0; sh[i] = 0;
+                dn[i] = (mp_limb_t) 1 << 63;
+                v[i] = ~(mp_limb_t) 0;
+            }
+            if (n[i] > top) top = n[i];
+            r[i] = 0;
         }
-        c[0].r = r0; c[1].r = r1; c[2].r = r2; c[3].r = r3;
-    } else {
-        lo = 0;
+        low = n[0];
+        for (i = 1; i < CHAINS; i++) if (n[i] < low) low = n[i];
+        /* limbs top .. low: checked; low-1 .. 1: unchecked; 0: low part is zero */
+        {
+            mp_limb_t r0 = 0, r1 = 0, r2 = 0, r3 = 0;
+            mp_limb_t *q0p = q, *q1p = q + w, *q2p = q + 2 * w, *q3p = q + 3 * w;
+            for (j = top; j >= low && j >= 0; j--) {
+                DIV_STEP(q0p[j], r0, r0, shifted_limb(np[0], n[0], sh[0], j), dn[0], v[0]);
+                DIV_STEP(q1p[j], r1, r1, shifted_limb(np[1], n[1], sh[1], j), dn[1], v[1]);
+                DIV_STEP(q2p[j], r2, r2, shifted_limb(np[2], n[2], sh[2], j), dn[2], v[2]);
+                DIV_STEP(q3p[j], r3, r3, shifted_limb(np[3], n[3], sh[3], j), dn[3], v[3]);
+            }
+            {
+                const mp_limb_t *a0 = np[0], *a1 = np[1], *a2 = np[2], *a3 = np[3];
+                const unsigned s0 = sh[0], s1 = sh[1], s2 = sh[2], s3 = sh[3];
+                for (; j >= 1; j--) {
+                    mp_limb_t u0 = (a0[j] << s0) | ((a0[j - 1] >> (63 - s0)) >> 1);
+                    mp_limb_t u1 = (a1[j] << s1) | ((a1[j - 1] >> (63 - s1)) >> 1);
+                    mp_limb_t u2 = (a2[j] << s2) | ((a2[j - 1] >> (63 - s2)) >> 1);
+                    mp_limb_t u3 = (a3[j] << s3) | ((a3[j - 1] >> (63 - s3)) >> 1);
+                    DIV_STEP(q0p[j], r0, r0, u0, dn[0], v[0]);
+                    DIV_STEP(q1p[j], r1, r1, u1, dn[1], v[1]);
+                    DIV_STEP(q2p[j], r2, r2, u2, dn[2], v[2]);
+                    DIV_STEP(q3p[j], r3, r3, u3, dn[3], v[3]);
+                }
+                if (j == 0) {
+                    DIV_STEP(q0p[0], r0, r0, a0[0] << s0, dn[0], v[0]);
+                    DIV_STEP(q1p[0], r1, r1, a1[0] << s1, dn[1], v[1]);
+                    DIV_STEP(q2p[0], r2, r2, a2[0] << s2, dn[2], v[2]);
+                    DIV_STEP(q3p[0], r3, r3, a3[0] << s3, dn[3], v[3]);
+                }
+            }
+            r[0] = r0; r[1] = r1; r[2] = r2; r[3] = r3;
+        }
+        for (i = 0; i < m; i++) {
+            if (sg[i] == 0) continue;
+            if (sg[i] > 0) mpn_add(accp, accp, w + 1, q + i * w, top + 1);
+            else { mpn_add(accn, accn, w + 1, q + i * w, top + 1); if (r[i]) negative_inexact++; }  /* floor(-u/d) = -ceil(u/d) */
+        }
     }
-    for (i = 0; i < m; i++) chain_tail(&c[i], c[i].n - 1 - lo);
+    {
+        mpz_t pz, nz;
+        mpz_add(acc, acc, mpz_roinit_n(pz, accp, w + 1));
+        mpz_sub(acc, acc, mpz_roinit_n(nz, accn, w + 1));
+    }
+    mpz_sub_ui(acc, acc, (ulong) negative_inexact);
+    flint_free(q);
 }
 
-/* sum_{k=1}^{a-1} floor(C_k / d_k), d_k = d0 + k*dq (all < 2^64), added to acc. */
-static void sum_floors_ui(mpz_t acc, mpz_t *c, slong a, ulong d0, ulong dq)
+/* Mode 2 (q >= 2^64): sum_{k} floor(C_k q / d_k) with d_k = p + k q < 2^128.
+ * GMP divides by a two-limb d one 3-by-2 step per limb, latency-bound like
+ * mpn_divrem_1; here four such divisions step in lockstep.  Each step is Moller and
+ * Granlund's 3-by-2 division with a precomputed reciprocal (GMP's udiv_qr_3by2,
+ * written with 128-bit integers); the quotients are exact floors. */
+#define DIV3_STEP(qo, R, u0, D, v) do {                                                  \
+        mp_limb_t n2_ = (mp_limb_t) ((R) >> 64), n1_ = (mp_limb_t) (R);                 \
+        mp_limb_t d1_ = (mp_limb_t) ((D) >> 64), d0_ = (mp_limb_t) (D);                 \
+        u128 p_ = (u128) n2_ * (v) + (((u128) n2_ << 64) | n1_);                        \
+        mp_limb_t q_ = (mp_limb_t) (p_ >> 64), q0_ = (mp_limb_t) p_, m_;                \
+        mp_limb_t r1_ = n1_ - d1_ * q_;                                                 \
+        u128 r_ = ((((u128) r1_) << 64) | (u0)) - (D) - (u128) d0_ * q_;                \
+        q_++;                                                                           \
+        m_ = -(mp_limb_t) ((mp_limb_t) (r_ >> 64) >= q0_);                              \
+        q_ += m_;                                                                       \
+        r_ += (((u128) (m_ & d1_)) << 64) | (m_ & d0_);                                 \
+        if (__builtin_expect(r_ >= (D), 0)) { q_++; r_ -= (D); }                        \
+        (qo) = q_; (R) = r_;                                                            \
+    } while (0)
+
+static u128 mpz_get_u128(const mpz_t z)
 {
-    slong k, i, maxn = 0, negative_inexact = 0;
-    mp_limb_t *buf;
-    div_chain ch[4];
-    int sg[4];
-    for (k = 1; k < a; k++) if ((slong) mpz_size(c[k]) > maxn) maxn = (slong) mpz_size(c[k]);
-    buf = (mp_limb_t *) flint_malloc(sizeof(mp_limb_t) * 4 * (maxn + 1));
-    for (k = 1; k < a; k += 4) {
-        int m = (int) (a - k < 4 ? a - k : 4);
-        for (i = 0; i < m; i++) {
-            mpz_srcptr ck = c[k + i];
-            sg[i] = mpz_sgn(ck);
-            chain_init(&ch[i], mpz_limbs_read(ck), (mp_size_t) mpz_size(ck), d0 + (ulong) (k + i) * dq, buf + i * (maxn + 1));
+    mp_size_t n = (mp_size_t) mpz_size(z);
+    const mp_limb_t *l = mpz_limbs_read(z);
+    return n == 0 ? 0 : (n == 1 ? (u128) l[0] : (((u128) l[1]) << 64) | l[0]);
+}
+
+/* floor((2^192 - 1) / D) - 2^64 for a normalized two-limb D (top bit set). */
+static mp_limb_t reciprocal_3by2(u128 D)
+{
+    mp_limb_t num[3] = {~(mp_limb_t) 0, ~(mp_limb_t) 0, ~(mp_limb_t) 0}, den[2], qt[2], rem[2];
+    den[0] = (mp_limb_t) D; den[1] = (mp_limb_t) (D >> 64);
+    mpn_tdiv_qr(qt, rem, 0, num, 3, den, 2);
+    return qt[0];  /* qt[1] == 1 */
+}
+
+static void sum_floors_2_range(mpz_t acc, mpz_t *c, slong k_begin, slong k_end, const mpz_t p, const mpz_t q)
+{
+    slong k, negative_inexact = 0;
+    mp_size_t maxn = 0, w, j;
+    mp_limb_t *u, *qb;
+    u128 pv = mpz_get_u128(p), qv = mpz_get_u128(q);
+    mp_limb_t ql[2] = {(mp_limb_t) qv, (mp_limb_t) (qv >> 64)};
+    mp_size_t qn = ql[1] ? 2 : 1;
+    int i;
+    for (k = k_begin; k < k_end; k++) if ((mp_size_t) mpz_size(c[k]) > maxn) maxn = (mp_size_t) mpz_size(c[k]);
+    w = maxn + qn + 1;
+    u = (mp_limb_t *) flint_malloc(sizeof(mp_limb_t) * 2 * CHAINS * w);
+    qb = u + CHAINS * w;
+    for (k = k_begin; k < k_end; k += CHAINS) {
+        int m = (int) (k_end - k < CHAINS ? k_end - k : CHAINS), sg[CHAINS];
+        u128 D[CHAINS], R[CHAINS];
+        mp_limb_t v[CHAINS];
+        mp_size_t len = 0;
+        for (i = 0; i < CHAINS; i++) {
+            mp_limb_t *ui = u + i * w;
+            mp_size_t n = 0, nn = 0;
+            if (i < m) {
+                mpz_srcptr ck = c[k + i];
+                u128 d = pv + (u128) (ulong) (k + i) * qv;
+                unsigned sh = (unsigned) __builtin_clzll((mp_limb_t) (d >> 64));  /* d >= q >= 2^64 */
+                n = (mp_size_t) mpz_size(ck);
+                sg[i] = mpz_sgn(ck);
+                D[i] = d << sh;
+                v[i] = reciprocal_3by2(D[i]);
+                if (n) {  /* |C_k| q, shifted by sh, into ui[0 .. n + qn] */
+                    mpn_mul(ui, mpz_limbs_read(ck), n, ql, qn);
+                    nn = n + qn;
+                    ui[nn] = sh ? mpn_lshift(ui, ui, nn, sh) : 0;
+                    nn++;
+                }
+            } else {
+                sg[i] = 0;
+                D[i] = ((u128) 1) << 127;
+                v[i] = reciprocal_3by2(D[i]);
+            }
+            if (n == 0) { ui[0] = 0; nn = 1; }
+            if (nn > len) len = nn;
+            R[i] = 0;
+            (void) n;
         }
-        chains_run(ch, m);
+        for (i = 0; i < CHAINS; i++) {  /* zero-pad every lane to the block's length */
+            mp_limb_t *ui = u + i * w;
+            mp_size_t have = 0;
+            if (i < m && mpz_size(c[k + i])) have = (mp_size_t) mpz_size(c[k + i]) + qn + 1;
+            else have = 1;
+            for (j = have; j < len; j++) ui[j] = 0;
+        }
+        {
+            u128 R0 = 0, R1 = 0, R2 = 0, R3 = 0;
+            const mp_limb_t *u0p = u, *u1p = u + w, *u2p = u + 2 * w, *u3p = u + 3 * w;
+            mp_limb_t *q0p = qb, *q1p = qb + w, *q2p = qb + 2 * w, *q3p = qb + 3 * w;
+            for (j = len - 1; j >= 0; j--) {
+                DIV3_STEP(q0p[j], R0, u0p[j], D[0], v[0]);
+                DIV3_STEP(q1p[j], R1, u1p[j], D[1], v[1]);
+                DIV3_STEP(q2p[j], R2, u2p[j], D[2], v[2]);
+                DIV3_STEP(q3p[j], R3, u3p[j], D[3], v[3]);
+            }
+            R[0] = R0; R[1] = R1; R[2] = R2; R[3] = R3;
+        }
         for (i = 0; i < m; i++) {
             mpz_t qz;
-            if (ch[i].n == 0) continue;
-            mpz_roinit_n(qz, ch[i].qp, ch[i].n);
+            if (sg[i] == 0) continue;
+            mpz_roinit_n(qz, qb + i * w, len);
             if (sg[i] > 0) mpz_add(acc, acc, qz);
-            else { mpz_sub(acc, acc, qz); if (ch[i].r) negative_inexact++; }  /* floor(-u/d) = -ceil(u/d) */
+            else { mpz_sub(acc, acc, qz); if (R[i]) negative_inexact++; }
         }
     }
     mpz_sub_ui(acc, acc, (ulong) negative_inexact);
-    flint_free(buf);
+    flint_free(u);
+}
+
+/* Large sums are split over threads (contiguous ranges of k, one accumulator each):
+ * at 10000 digits the sum reads a ~70 MB table and is bound by one core's memory
+ * bandwidth.  SPOUGE_CORE_THREADS caps the count (default: online CPUs, at most 4);
+ * sums below SUM_THREAD_MIN_LIMBS limb-steps stay on the calling thread. */
+#define SUM_THREAD_MIN_LIMBS 2000000
+#define SUM_MAX_THREADS 8
+
+typedef struct {
+    mpz_t acc;
+    mpz_t *c;
+    slong k_begin, k_end;
+    ulong d0, dq;           /* one-limb denominators d0 + k dq */
+    mpz_srcptr p, q;        /* or, when p != NULL, mode 2: floor(C_k q / (p + k q)) */
+} sum_job;
+
+static void *sum_job_run(void *arg)
+{
+    sum_job *job = (sum_job *) arg;
+    if (job->p != NULL) sum_floors_2_range(job->acc, job->c, job->k_begin, job->k_end, job->p, job->q);
+    else sum_floors_range(job->acc, job->c, job->k_begin, job->k_end, job->d0, job->dq);
+    return NULL;
+}
+
+static int sum_threads(void)
+{
+    static int cached = 0;
+    if (cached == 0) {
+        const char *env = getenv("SPOUGE_CORE_THREADS");
+        long n = env ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+        if (!env && n > 4) n = 4;
+        if (n < 1) n = 1;
+        if (n > SUM_MAX_THREADS) n = SUM_MAX_THREADS;
+        cached = (int) n;
+    }
+    return cached;
+}
+
+/* The sum over k = 1..a-1: one-limb denominators d0 + k dq (p2 == NULL), or mode 2. */
+static void sum_floors(mpz_t acc, mpz_t *c, slong a, ulong d0, ulong dq, mpz_srcptr p2, mpz_srcptr q2)
+{
+    double work = 0;
+    slong k;
+    int t, nt = sum_threads();
+    if (nt > 1) for (k = 1; k < a; k++) work += (double) mpz_size(c[k]);
+    if (nt <= 1 || work < SUM_THREAD_MIN_LIMBS || a < 64 * nt) {
+        if (p2 != NULL) sum_floors_2_range(acc, c, 1, a, p2, q2);
+        else sum_floors_range(acc, c, 1, a, d0, dq);
+        return;
+    }
+    {
+        sum_job jobs[SUM_MAX_THREADS];
+        pthread_t tid[SUM_MAX_THREADS];
+        int started[SUM_MAX_THREADS];
+        double share = work / nt, run = 0;
+        slong begin = 1;
+        k = 1;
+        for (t = 0; t < nt; t++) {  /* equal limb counts per thread, ranges aligned to CHAINS */
+            slong end = a;
+            if (t < nt - 1) {
+                while (k < a && run < share * (t + 1)) run += (double) mpz_size(c[k++]);
+                end = begin + ((k - begin) / CHAINS) * CHAINS;
+                if (end <= begin) end = begin;
+            }
+            mpz_init(jobs[t].acc);
+            jobs[t].c = c; jobs[t].k_begin = begin; jobs[t].k_end = end; jobs[t].d0 = d0; jobs[t].dq = dq;
+            jobs[t].p = p2; jobs[t].q = q2;
+            begin = end;
+            k = begin > k ? begin : k;
+        }
+        for (t = 1; t < nt; t++) started[t] = pthread_create(&tid[t], NULL, sum_job_run, &jobs[t]) == 0;
+        sum_job_run(&jobs[0]);
+        for (t = 1; t < nt; t++) {
+            if (started[t]) pthread_join(tid[t], NULL);
+            else sum_job_run(&jobs[t]);  /* no thread: do it here */
+        }
+        for (t = 0; t < nt; t++) { mpz_add(acc, acc, jobs[t].acc); mpz_clear(jobs[t].acc); }
+    }
 }
 
 /* S(p/q) for p/q >= 0 as a ball (engine._real_sum). Returns 0 on failure. */
 static int real_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
 {
+    size_t d_bits;
     int too_big, use_ui, mode;
     table *t = get_table(a, F, &too_big);
     coeff_gen g;
@@ -392,11 +682,15 @@ static int real_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
     /* denominators p + k q, k = 1..a-1: ulong if the largest fits */
     mpz_mul_ui(d, q, (ulong) (a - 1));
     mpz_add(d, d, p);
+    d_bits = mpz_sizeinbase(d, 2);  /* the largest denominator, before d is reused */
     use_ui = mpz_fits_ulong_p(d) && mpz_fits_ulong_p(q);
     if (use_ui) { qui = mpz_get_ui(q); dui = mpz_get_ui(p); }
     else mpz_set(d, p);
     if (t && use_ui && mode != 2) {
-        sum_floors_ui(mode == 0 ? total : acc, t->c, a, dui, qui);
+        sum_floors(mode == 0 ? total : acc, t->c, a, dui, qui, NULL, NULL);
+    }
+    else if (t && mode == 2 && d_bits <= 128) {
+        sum_floors(total, t->c, a, 0, 0, p, q);  /* d = p + (a-1) q < 2^128 here */
     }
     else if (use_ui && mode != 2) {
         /* Terms grouped while the product of their denominators fits a limb:
@@ -517,38 +811,62 @@ static int decade_range(fmpz_t lo, fmpz_t hi, const arb_t x)
     return 1;
 }
 
-/* m = value * 10^(digits-1-E) in [10^(digits-1), 10^digits]; sets n, *bump. 1 = decided. */
-static int round_scaled(fmpz_t n, int *bump, const arb_t m, const fmpz_t unit, const fmpz_t top, slong prec)
+static arf_struct half_arf[1];  /* 1/2, set once in PyInit__core */
+
+/* How |V| is rounded (rounding.magnitude_mode): to nearest (ties to even), down, up. */
+enum { HOW_NEAREST = 0, HOW_FLOOR = 1, HOW_CEIL = 2 };
+
+/* rounding.MODES order: nearest, down, up, zero, away */
+static int magnitude_mode(int mode, int sign)
 {
-    arb_t sh;
+    if (mode == 0) return HOW_NEAREST;
+    if (mode == 3 || (mode == 1 && sign > 0) || (mode == 2 && sign < 0)) return HOW_FLOOR;
+    return HOW_CEIL;
+}
+
+/* rounding._round_scaled for low = R^(digits-1): m = |V| R^(digits-1-E); sets n, *bump.
+ * Decided from the exact ends of the ball (no rounding of m + 1/2, so it decides
+ * whenever Python's m + arb(0.5) does): nearest: no integer in [lo + 1/2, hi + 1/2]
+ * (a half-ulp point of m is an integer there, so a tie is never decided); floor/ceil:
+ * no integer (grid point) in [lo, hi].  Then n = floor(lo (+ 1/2)), +1 for ceil. */
+static int round_scaled(fmpz_t n, int *bump, const arb_t m, int how, const fmpz_t unit, const fmpz_t top)
+{
+    arf_t lo, hi;
+    fmpz_t nh;
     int ok = 0;
     *bump = 0;
-    arb_init(sh);
-    arb_set_d(sh, 0.5);
-    arb_add(sh, m, sh, prec);
-    if (!arb_contains_int(sh)) {
-        arb_floor(sh, sh, prec);
-        if (arb_get_unique_fmpz(n, sh)) {
-            if (fmpz_equal(n, top)) { fmpz_set(n, unit); *bump = 1; ok = 1; }
-            else if (fmpz_cmp(n, unit) >= 0 && fmpz_cmp(n, top) < 0) ok = 1;
-        }
+    if (!arb_is_finite(m)) return 0;
+    arf_init(lo); arf_init(hi); fmpz_init(nh);
+    arb_get_lbound_arf(lo, m, ARF_PREC_EXACT);
+    arb_get_ubound_arf(hi, m, ARF_PREC_EXACT);
+    if (how == HOW_NEAREST) {
+        arf_add(lo, lo, half_arf, ARF_PREC_EXACT, ARF_RND_DOWN);
+        arf_add(hi, hi, half_arf, ARF_PREC_EXACT, ARF_RND_DOWN);
     }
-    arb_clear(sh);
+    arf_get_fmpz(n, lo, ARF_RND_FLOOR);
+    arf_get_fmpz(nh, hi, ARF_RND_FLOOR);
+    if (fmpz_equal(n, nh) && !arf_is_int(lo)) {
+        if (how == HOW_CEIL) fmpz_add_ui(n, n, 1);
+        if (fmpz_equal(n, top)) { fmpz_set(n, unit); *bump = 1; ok = 1; }
+        else if (fmpz_cmp(n, unit) >= 0 && fmpz_cmp(n, top) < 0) ok = 1;
+    }
+    arf_clear(lo); arf_clear(hi); fmpz_clear(nh);
     return ok;
 }
 
-static int round_across_power(fmpz_t n, const arb_t m, const fmpz_t unit, slong prec)
+/* rounding._round_across_power (nearest only): decide R^E for a ball around it. */
+static int round_across_power(fmpz_t n, const arb_t m, const fmpz_t unit, ulong radix, slong prec)
 {
     arb_t tm, b;
     fmpz_t v;
     int ok = 0;
     arb_init(tm); arb_init(b); fmpz_init(v);
-    arb_mul_ui(tm, m, 20, prec);
-    fmpz_mul_ui(v, unit, 20);
+    arb_mul_ui(tm, m, 2 * radix, prec);
+    fmpz_mul_ui(v, unit, 2 * radix);
     fmpz_sub_ui(v, v, 1);
     arb_set_fmpz(b, v);
     if (arb_gt(tm, b)) {
-        fmpz_add_ui(v, v, 11);
+        fmpz_add_ui(v, v, 1 + radix);
         arb_set_fmpz(b, v);
         if (arb_lt(tm, b)) { fmpz_set(n, unit); ok = 1; }
     }
@@ -556,78 +874,72 @@ static int round_across_power(fmpz_t n, const arb_t m, const fmpz_t unit, slong 
     return ok;
 }
 
-/* round_from_log: |V| = exp(log_abs) to digits digits. 1 = decided (n, e). */
-static int round_from_log(fmpz_t n, fmpz_t e, const arb_t log_abs, slong digits, slong prec)
+/* rounding._decide without min_exponent: from ln|V| (and |V| when given) to (n, e).
+ * radix is 10 or 2. 1 = decided. */
+static int decide(fmpz_t n, fmpz_t e, const arb_t log_abs, const arb_t magnitude, slong digits, int how,
+                  ulong radix, slong prec)
 {
-    arb_t ln10, t;
+    arb_t ln_r, t;
     fmpz_t lo, hi, unit, top, sh;
     int ok = 0, bump;
-    arb_init(ln10); arb_init(t);
+    arb_init(ln_r); arb_init(t);
     fmpz_init(lo); fmpz_init(hi); fmpz_init(unit); fmpz_init(top); fmpz_init(sh);
-    arb_const_log10(ln10, prec);
-    arb_div(t, log_abs, ln10, prec);
+    if (radix == 10) arb_const_log10(ln_r, prec); else arb_const_log2(ln_r, prec);
+    arb_div(t, log_abs, ln_r, prec);
     if (decade_range(lo, hi, t)) {
         fmpz_sub(sh, hi, lo);
         if (fmpz_cmp_ui(sh, 1) <= 0) {
             fmpz_set(e, hi);
-            fmpz_sub_si(sh, hi, digits - 1);          /* exp10 - digits + 1 */
-            arb_mul_fmpz(t, ln10, sh, prec);
-            arb_sub(t, log_abs, t, prec);
-            arb_exp(t, t, prec);
-            fmpz_ui_pow_ui(unit, 10, (ulong) (digits - 1));
-            fmpz_mul_ui(top, unit, 10);
-            if (!fmpz_equal(lo, hi)) {
-                ok = round_across_power(n, t, unit, prec);
+            fmpz_sub_si(sh, hi, digits - 1);          /* shift = exp - digits + 1 */
+            if (magnitude != NULL) {
+                if (fmpz_fits_si(sh) && fmpz_get_si(sh) > -WORD(1) << 40 && fmpz_get_si(sh) < WORD(1) << 40) {
+                    slong shift = fmpz_get_si(sh);
+                    arb_ui_pow_ui(t, radix, (ulong) (shift <= 0 ? -shift : shift), prec);
+                    if (shift <= 0) arb_mul(t, magnitude, t, prec);
+                    else arb_div(t, magnitude, t, prec);
+                } else {
+                    arb_indeterminate(t);
+                }
             } else {
-                ok = round_scaled(n, &bump, t, unit, top, prec);
+                arb_mul_fmpz(t, ln_r, sh, prec);
+                arb_sub(t, log_abs, t, prec);
+                arb_exp(t, t, prec);
+            }
+            fmpz_ui_pow_ui(unit, radix, (ulong) (digits - 1));
+            fmpz_mul_ui(top, unit, radix);
+            if (!fmpz_equal(lo, hi)) {
+                ok = how == HOW_NEAREST && round_across_power(n, t, unit, radix, prec);
+            } else {
+                ok = round_scaled(n, &bump, t, how, unit, top);
                 if (ok && bump) fmpz_add_ui(e, e, 1);
             }
         }
     }
-    arb_clear(ln10); arb_clear(t);
+    arb_clear(ln_r); arb_clear(t);
     fmpz_clear(lo); fmpz_clear(hi); fmpz_clear(unit); fmpz_clear(top); fmpz_clear(sh);
     return ok;
 }
 
-/* round_ball: a real ball to digits digits. 1 = decided (sign, n, e). */
-static int round_ball(int *sign, fmpz_t n, fmpz_t e, const arb_t value, slong digits, slong prec)
+/* rounding.round_from_log: |V| = exp(log_abs), V of sign `sign`, rounded in `mode`. */
+static int round_from_log(fmpz_t n, fmpz_t e, const arb_t log_abs, slong digits, int mode, int sign, ulong radix,
+                          slong prec)
 {
-    arb_t mag, t, ln10;
-    fmpz_t lo, hi, unit, top, sh;
-    int ok = 0, bump;
+    return decide(n, e, log_abs, NULL, digits, magnitude_mode(mode, sign), radix, prec);
+}
+
+/* rounding.round_ball: a real ball rounded in `mode`. 1 = decided (sign, n, e). */
+static int round_ball(int *sign, fmpz_t n, fmpz_t e, const arb_t value, slong digits, int mode, ulong radix,
+                      slong prec)
+{
+    arb_t mag, lg;
+    int ok;
     if (arb_contains_zero(value)) return 0;
     *sign = arb_is_positive(value) ? 1 : -1;
-    arb_init(mag); arb_init(t); arb_init(ln10);
-    fmpz_init(lo); fmpz_init(hi); fmpz_init(unit); fmpz_init(top); fmpz_init(sh);
+    arb_init(mag); arb_init(lg);
     arb_abs(mag, value);
-    arb_log(t, mag, prec);
-    arb_const_log10(ln10, prec);
-    arb_div(t, t, ln10, prec);
-    if (decade_range(lo, hi, t)) {
-        fmpz_sub(sh, hi, lo);
-        if (fmpz_cmp_ui(sh, 1) <= 0 && fmpz_fits_si(hi)) {
-            slong exp10 = fmpz_get_si(hi), power = digits - 1 - exp10;
-            fmpz_set(e, hi);
-            arb_set_ui(t, 10);
-            if (power >= 0) {
-                arb_ui_pow_ui(t, 10, (ulong) power, prec);
-            } else {
-                arb_ui_pow_ui(t, 10, (ulong) (-power), prec);
-                arb_inv(t, t, prec);
-            }
-            arb_mul(t, mag, t, prec);
-            fmpz_ui_pow_ui(unit, 10, (ulong) (digits - 1));
-            fmpz_mul_ui(top, unit, 10);
-            if (!fmpz_equal(lo, hi)) {
-                ok = round_across_power(n, t, unit, prec);
-            } else {
-                ok = round_scaled(n, &bump, t, unit, top, prec);
-                if (ok && bump) fmpz_add_ui(e, e, 1);
-            }
-        }
-    }
-    arb_clear(mag); arb_clear(t); arb_clear(ln10);
-    fmpz_clear(lo); fmpz_clear(hi); fmpz_clear(unit); fmpz_clear(top); fmpz_clear(sh);
+    arb_log(lg, mag, prec);
+    ok = decide(n, e, lg, mag, digits, magnitude_mode(mode, *sign), radix, prec);
+    arb_clear(mag); arb_clear(lg);
     return ok;
 }
 
@@ -743,13 +1055,21 @@ static int ln_abs_gamma(arb_t value, int *sign, slong *a, const mpz_t p, const m
     return ok;
 }
 
-/* Parse (p, q, bits, extra, digits); checks q > 0 and x = p/q not a pole. */
-static int parse_pass_args(PyObject *args, mpz_t p, mpz_t q, slong *bits, slong *extra, slong *digits)
+/* Parse (p, q, bits, extra, digits[, mode[, radix]]); checks q > 0, x = p/q not a pole,
+ * mode in 0..4 (rounding.MODES order) and radix 10 or 2. */
+static int parse_pass_args(PyObject *args, mpz_t p, mpz_t q, slong *bits, slong *extra, slong *digits, int *mode,
+                           ulong *radix)
 {
     PyObject *po, *qo;
     long long b, e, d;
-    if (!PyArg_ParseTuple(args, "OOLLL", &po, &qo, &b, &e, &d)) return 0;
+    int md = 0, rd = 10;
+    if (!PyArg_ParseTuple(args, "OOLLL|ii", &po, &qo, &b, &e, &d, &md, &rd)) return 0;
     if (!check_sizes((slong) b, (slong) e, (slong) d)) return 0;
+    if (md < 0 || md > 4 || (rd != 10 && rd != 2)) {
+        PyErr_SetString(PyExc_ValueError, "spouge._core: mode must be 0..4 and radix 10 or 2");
+        return 0;
+    }
+    *mode = md; *radix = (ulong) rd;
     *bits = (slong) b; *extra = (slong) e; *digits = (slong) d;
     if (!py_to_mpz(p, po) || !py_to_mpz(q, qo)) return 0;
     if (mpz_sgn(q) <= 0) { PyErr_SetString(PyExc_ValueError, "spouge._core: q must be > 0"); return 0; }
@@ -761,23 +1081,25 @@ static int parse_pass_args(PyObject *args, mpz_t p, mpz_t q, slong *bits, slong 
 }
 
 PyDoc_STRVAR(gamma_pass_doc,
-"gamma_pass(p, q, bits, extra, digits) -> (sign, N, E, a) or None\n\n"
+"gamma_pass(p, q, bits, extra, digits, mode=0, radix=10) -> (sign, N, E, a) or None\n\n"
 "One pass for Γ(p/q) (q > 0, not a pole): ln|Γ| as an Arb ball at bits+extra+16,\n"
-"then round_from_log.  None when the ball does not decide the rounding.");
+"then round_from_log (mode: index in rounding.MODES; radix 10 or 2; no min_exponent).\n"
+"None when the ball does not decide the rounding.");
 
 static PyObject *py_gamma_pass(PyObject *self, PyObject *args)
 {
     mpz_t p, q;
     slong bits, extra, digits, a = 0;
-    int sign, ok;
+    int sign, ok, mode;
+    ulong radix;
     arb_t v;
     fmpz_t n, e;
     PyObject *res = NULL;
     mpz_init(p); mpz_init(q);
-    if (!parse_pass_args(args, p, q, &bits, &extra, &digits)) { mpz_clear(p); mpz_clear(q); return NULL; }
+    if (!parse_pass_args(args, p, q, &bits, &extra, &digits, &mode, &radix)) { mpz_clear(p); mpz_clear(q); return NULL; }
     arb_init(v); fmpz_init(n); fmpz_init(e);
     if (ln_abs_gamma(v, &sign, &a, p, q, bits, extra)) {
-        ok = round_from_log(n, e, v, digits, bits + extra + 16);
+        ok = round_from_log(n, e, v, digits, mode, sign, radix, bits + extra + 16);
         if (ok) {
             PyObject *pn = fmpz_to_py(n), *pe = fmpz_to_py(e);
             if (pn && pe) res = Py_BuildValue("(iNNn)", sign, pn, pe, (Py_ssize_t) a);
@@ -891,14 +1213,19 @@ PyDoc_STRVAR(gamma_first_doc,
 "x or digits (Python then raises its own error), a pole, a long denominator, or an\n"
 "undecided first pass (Python's loop then runs from its own plan).");
 
-static PyObject *py_gamma_first(PyObject *self, PyObject *args)
+static PyObject *py_gamma_first(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     PyObject *x, *res = NULL;
     long long digits_ll;
+    long kind_l;
     int kind, sign, ok = 0, handled = 0;
     mpz_t p, q;
     slong bits, extra, digits, a = 0;
-    if (!PyArg_ParseTuple(args, "OOi", &x, &res, &kind)) return NULL;
+    if (nargs != 3) { PyErr_SetString(PyExc_TypeError, "gamma_first(x, digits, kind) takes 3 arguments"); return NULL; }
+    x = args[0]; res = args[1];
+    kind_l = PyLong_AsLong(args[2]);
+    if (kind_l == -1 && PyErr_Occurred()) return NULL;
+    kind = (kind_l < -1 || kind_l > 2) ? -1 : (int) kind_l;
     if (!PyLong_CheckExact(res)) Py_RETURN_NONE;  /* bool, str digits...: Python's check_digits */
     digits_ll = PyLong_AsLongLong(res);
     if (digits_ll == -1 && PyErr_Occurred()) { PyErr_Clear(); Py_RETURN_NONE; }
@@ -920,6 +1247,22 @@ static PyObject *py_gamma_first(PyObject *self, PyObject *args)
     if (handled && kind == 1) mpz_add(p, p, q);
     if (handled && (kind < 0 || kind > 1)) handled = 0;
     if (handled && mpz_sgn(p) <= 0 && mpz_cmp_ui(q, 1) == 0) handled = 0;  /* pole: Python raises */
+    if (handled && mpz_cmp_ui(q, 1) == 0) {
+        /* Γ(m+1) = m!: where functions._may_be_boundary says m! may sit on a rounding
+         * boundary, Python settles it exactly (and marks the result exact): leave it there.
+         * Same test with one digit of margin against float differences. */
+        if (!mpz_fits_slong_p(p)) handled = 0;
+        else {
+            slong m = mpz_get_si(p) - 1;
+            if (m <= 1) handled = 0;
+            else if (m <= 10000000) {
+                slong trailing = 0, power = 5;
+                while (power <= m) { trailing += m / power; power *= 5; }
+                if ((double) m * (log((double) m / 2.718281828459045) / log(10.0)) - (double) trailing <= (double) digits + 3.0)
+                    handled = 0;
+            }
+        }
+    }
     if (handled) {
         bits = (slong) ceil((double) digits * 3.321928094887362) + 16;  /* precision.target_bits */
         extra = magnitude_bits(p, q);
@@ -928,7 +1271,7 @@ static PyObject *py_gamma_first(PyObject *self, PyObject *args)
             fmpz_t n, e;
             arb_init(v); fmpz_init(n); fmpz_init(e);
             if (ln_abs_gamma(v, &sign, &a, p, q, bits, extra)) {
-                ok = round_from_log(n, e, v, digits, bits + extra + 16);
+                ok = round_from_log(n, e, v, digits, 0, sign, 10, bits + extra + 16);
                 if (ok) {
                     PyObject *pn, *pe;
                     if (sign < 0) fmpz_neg(n, n);
@@ -960,7 +1303,7 @@ static PyObject *py_configure(PyObject *self, PyObject *args)
 }
 
 PyDoc_STRVAR(lgamma_pass_doc,
-"lgamma_pass(p, q, bits, extra, digits) -> (sign, N, E, a) | int | None\n\n"
+"lgamma_pass(p, q, bits, extra, digits, mode=0, radix=10) -> (sign, N, E, a) | int | None\n\n"
 "One pass for ln|Γ(p/q)|, rounded by round_ball.  Undecided: the ball's relative\n"
 "accuracy in bits (an int) when it excludes 0, else None.");
 
@@ -968,15 +1311,16 @@ static PyObject *py_lgamma_pass(PyObject *self, PyObject *args)
 {
     mpz_t p, q;
     slong bits, extra, digits, a = 0;
-    int sign, vsign = 1, ok;
+    int sign, vsign = 1, ok, mode;
+    ulong radix;
     arb_t v;
     fmpz_t n, e;
     PyObject *res = NULL;
     mpz_init(p); mpz_init(q);
-    if (!parse_pass_args(args, p, q, &bits, &extra, &digits)) { mpz_clear(p); mpz_clear(q); return NULL; }
+    if (!parse_pass_args(args, p, q, &bits, &extra, &digits, &mode, &radix)) { mpz_clear(p); mpz_clear(q); return NULL; }
     arb_init(v); fmpz_init(n); fmpz_init(e);
     if (ln_abs_gamma(v, &sign, &a, p, q, bits, extra)) {
-        ok = round_ball(&vsign, n, e, v, digits, bits + extra + 16);
+        ok = round_ball(&vsign, n, e, v, digits, mode, radix, bits + extra + 16);
         if (ok) {
             PyObject *pn, *pe;
             pn = fmpz_to_py(n); pe = fmpz_to_py(e);
@@ -1078,8 +1422,40 @@ static PyObject *py_cache_info(PyObject *self, PyObject *noargs)
     long n = 0;
     table *t;
     for (t = lru_head; t; t = t->next) n++;
-    return Py_BuildValue("{s:l,s:l,s:l,s:l,s:d,s:d}", "hits", cache_hits, "misses", cache_misses,
-                         "streamed", cache_streams, "tables", n, "bits", lru_bits, "budget_bits", CACHE_BUDGET_BITS);
+    return Py_BuildValue("{s:l,s:l,s:l,s:l,s:l,s:d,s:d}", "hits", cache_hits, "misses", cache_misses,
+                         "streamed", cache_streams, "provided", provider_tables, "tables", n, "bits", lru_bits,
+                         "budget_bits", cache_budget_bits);
+}
+
+static PyObject *py_set_cache_budget(PyObject *self, PyObject *arg)
+{
+    double bits = PyFloat_AsDouble(arg);
+    if (bits == -1.0 && PyErr_Occurred()) return NULL;
+    if (!(bits >= 0)) { PyErr_SetString(PyExc_ValueError, "spouge._core: budget must be >= 0"); return NULL; }
+    cache_budget_bits = bits;
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_has_table(PyObject *self, PyObject *args)
+{
+    long long a, F;
+    table *t;
+    if (!PyArg_ParseTuple(args, "LL", &a, &F)) return NULL;
+    for (t = lru_head; t; t = t->next)
+        if (t->a == a && t->F == F) Py_RETURN_TRUE;
+    Py_RETURN_FALSE;
+}
+
+static PyObject *py_set_table_provider(PyObject *self, PyObject *fn)
+{
+    if (fn != Py_None && !PyCallable_Check(fn)) {
+        PyErr_SetString(PyExc_TypeError, "spouge._core: the table provider must be callable or None");
+        return NULL;
+    }
+    Py_XDECREF(table_provider);
+    table_provider = NULL;
+    if (fn != Py_None) { Py_INCREF(fn); table_provider = fn; }
+    Py_RETURN_NONE;
 }
 
 static PyObject *py_cache_clear(PyObject *self, PyObject *noargs)
@@ -1098,11 +1474,16 @@ static PyMethodDef core_methods[] = {
     {"lgamma_pass", py_lgamma_pass, METH_VARARGS, lgamma_pass_doc},
     {"log_factorial", py_log_factorial, METH_VARARGS, log_factorial_doc},
     {"coefficients", py_coefficients, METH_VARARGS, coefficients_doc},
-    {"gamma_first", py_gamma_first, METH_VARARGS, gamma_first_doc},
+    {"gamma_first", (PyCFunction) (void (*)(void)) py_gamma_first, METH_FASTCALL, gamma_first_doc},
     {"configure", py_configure, METH_VARARGS, "configure(MAX_DIGITS, MAX_DECIMAL_EXPONENT): the limits gamma_first leaves to Python."},
     {"choose_a", py_choose_a, METH_VARARGS, choose_a_doc},
     {"cache_info", py_cache_info, METH_NOARGS, "Coefficient-table cache counters."},
     {"cache_clear", py_cache_clear, METH_NOARGS, "Drop every cached coefficient table."},
+    {"set_cache_budget", py_set_cache_budget, METH_O,
+     "set_cache_budget(bits): the table cache's bound (tables estimated larger are streamed, never stored)."},
+    {"has_table", py_has_table, METH_VARARGS, "has_table(a, F) -> whether the C cache holds that table (no LRU touch)."},
+    {"set_table_provider", py_set_table_provider, METH_O,
+     "set_table_provider(fn or None): fn(a, F) -> C_0..C_{a-1} or None serves table misses (disk cache)."},
     {NULL, NULL, 0, NULL}
 };
 
@@ -1117,6 +1498,8 @@ PyMODINIT_FUNC PyInit__core(void)
     PyObject *m;
     LOG2_2PI = log2(2 * 3.141592653589793);
     LOG2_E = log2(2.718281828459045);
+    arf_init(half_arf);
+    arf_set_si_2exp_si(half_arf, 1, -1);
     m = PyModule_Create(&core_module);
     if (!m) return NULL;
 #ifdef SPOUGE_FLINT3

@@ -13,8 +13,12 @@ Invariants:
   Arb's ball, the same algorithm), the same proven sum error, the ball of
   ln|Γ| at the same precisions, and the rounding rules of ``rounding`` (every
   point of the ball must round alike; a straddled power of ten only under the
-  strict rule; no tie decided from a ball).  So when both decide, they decide
-  the same digits; the tests check it on thousands of inputs.
+  strict rule; no tie decided from a ball), in every mode of ``rounding.MODES``
+  and radix 10 or 2 (not the subnormal grid, ``min_exponent``: Python keeps it).
+  So when both decide, they decide the same digits; tests/test_core_*.py check
+  it on thousands of inputs.
+- Coefficient tables: the C side keeps its own LRU (same budget as coefficients.CACHE);
+  a miss asks coefficients.CACHE.provider first (the disk cache), else makes the table in C.
 - ``handles(q, bits)``: the C pass takes z as the exact rational p/q only.
   Long denominators (those engine._round_real would round to a dyadic first)
   stay on the Python path; ``handles`` is conservative (bits + 88 < the
@@ -45,12 +49,18 @@ description: str = f"c ({_core.flint_api} {_core.flint_version})" if _core is no
 _LONG_Q_MARGIN = 88
 
 
+def table_is_warm(a: int, frac_bits: int) -> bool:
+    """Does the C core hold the coefficient table (a, F)?  (For cost.py's cold/warm estimate.)"""
+    return available and _core.has_table(a, frac_bits)
+
+
 def handles(q: int, bits: int) -> bool:
     """Can the C pass take x = p/q at `bits` (short denominator)?"""
     return available and q.bit_length() <= bits + _LONG_Q_MARGIN
 
 
 if _core is not None:
+    from . import coefficients as _coefficients
     from .arguments import MAX_DECIMAL_EXPONENT, MAX_DIGITS
 
     _core.configure(MAX_DIGITS, MAX_DECIMAL_EXPONENT)
@@ -61,23 +71,34 @@ if _core is not None:
     precision.plan plans it (bits = target_bits(digits), extra = magnitude_bits(x)), for
     x a plain decimal str without spaces ("31.4159", "-2.5e-3") or an int that fits 64 bits.
     None means "Python takes over from the start": unusual or invalid x or digits (Python
-    then raises its own error), a pole, a long denominator, or an undecided first pass.
+    then raises its own error), a pole, an m! that may sit on a rounding boundary (Python
+    settles it exactly), a long denominator, or an undecided first pass.
     """
+
+    def _provide_table(a: int, frac_bits: int):
+        """C-side table misses go where the Python ones go: coefficients.CACHE.provider (the disk
+        cache and parallel generator of spouge.tablecache, when installed), else None (made in C)."""
+        provider = _coefficients.CACHE.provider
+        return provider(a, frac_bits) if provider is not None else None
+
+    _core.set_table_provider(_provide_table)
     gamma_pass = _core.gamma_pass
-    """gamma_pass(p, q, bits, extra, digits) -> (sign, N, E, a) or None.
+    """gamma_pass(p, q, bits, extra, digits, mode=0, radix=10) -> (sign, N, E, a) or None.
 
     One pass for Γ(p/q), q > 0, p/q not a pole: functions._ln_abs_gamma(x, bits, extra)
-    then rounding.round_from_log(value, digits) at bits + extra + 16; None = undecided.
+    then rounding.round_from_log(value, digits, MODES[mode], sign, radix) at
+    bits + extra + 16; None = undecided.  Value = sign * N * radix^(E-digits+1).
     """
     lgamma_pass = _core.lgamma_pass
-    """lgamma_pass(p, q, bits, extra, digits) -> (sign, N, E, a) | int | None.
+    """lgamma_pass(p, q, bits, extra, digits, mode=0, radix=10) -> (sign, N, E, a) | int | None.
 
     One pass for ln|Γ(p/q)| rounded by rounding.round_ball: decided -> (sign, N, E, a)
-    (value = sign * N * 10^(E-digits+1)); undecided -> the ball's relative accuracy in
+    (value = sign * N * radix^(E-digits+1)); undecided -> the ball's relative accuracy in
     bits (int) when it excludes 0, else None.
     """
     log_factorial = _core.log_factorial
     coefficients = _core.coefficients
     choose_a = _core.choose_a
     cache_info = _core.cache_info
+    has_table = _core.has_table
     cache_clear = _core.cache_clear

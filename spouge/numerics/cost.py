@@ -29,7 +29,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from . import coefficients, engine
+from . import coefficients, corebridge, engine
 from .arguments import check_digits, parse_number, parse_real
 from .precision import next_bits, plan
 
@@ -117,7 +117,7 @@ def _pass_seconds(kind: tuple[str, int], rel_bits: int, extra: int, factor: floa
 
 def _cached(rel_bits: int) -> bool:
     a, frac_bits = engine._plan(rel_bits)
-    return (a, frac_bits) in coefficients.CACHE._tables
+    return (a, frac_bits) in coefficients.CACHE._tables or corebridge.table_is_warm(a, frac_bits)
 
 
 def _size_seconds(x, parts) -> float:

@@ -35,7 +35,9 @@ from typing import NamedTuple
 import gmpy2
 from flint import acb, arb, ctx, fmpq, fmpz
 
+from . import corebridge
 from .arguments import check_digits, parse_number, parse_real
+from .coefficients import log2_truncation_bound
 from .engine import log_factorial, log_factorial_complex
 from .precision import UndecidedError, next_bits, plan, target_bits as _target
 from . import result as _result_module
@@ -43,6 +45,19 @@ from .result import ComplexSpougeResult, SpougeResult, bound_text as _bound_text
 from .rounding import MODES, round_ball, round_from_log, round_rational
 
 bound_text = lru_cache(maxsize=1024)(_bound_text)
+
+
+@lru_cache(maxsize=None)
+def _bound_for(a: int) -> str:
+    """The truncation-bound text for Spouge's a (the C passes return a, not the bound)."""
+    return bound_text(log2_truncation_bound(a))
+
+
+#: rounding.MODES by name, as the C passes number them.
+_MODE_INDEX = {name: i for i, name in enumerate(MODES)}
+
+#: The whole first pass of a short real gamma/factorial in C (numerics.corebridge), or None.
+_c_first = corebridge.gamma_first if corebridge.available else None
 
 
 class PoleError(ValueError):
@@ -146,12 +161,25 @@ def _real_result(name: str, x: Fraction, text: str, digits: int, factorial_of: i
     """Γ(x) correctly rounded; factorial_of is m when Γ(x) = m! exactly (integer x)."""
     p = plan("gamma", (x,), _digits_for_plan(digits, radix))
     bits, extra = p.bits, p.extra
+    settle = factorial_of is not None and _may_be_boundary(factorial_of, digits, radix)
+    in_c = min_exponent is None and not settle  # the C pass: no subnormal grid, no exact settling
     while True:
+        if in_c and corebridge.handles(x.denominator, bits):  # one pass in C: the same ball and rules
+            passed = corebridge.gamma_pass(x.numerator, x.denominator, bits, extra, digits, _MODE_INDEX[mode], radix)
+            if passed is not None:
+                sign, mantissa, exponent, a = passed
+                return SpougeResult(name, text, digits, sign * mantissa, exponent, a, _bound_for(a), bits + extra,
+                                    radix, mode, False, argument if argument is not None else x)
+            following = next_bits(bits, None, p.max_bits, p.likely_bits)
+            if following is None:
+                raise _undecided(name, text, digits, bits)
+            bits = following
+            continue
         value, sign, a, log2_bound = _ln_abs_gamma(x, bits, extra)
         with ctx.workprec(bits + extra + 16):
             decided = round_from_log(value, digits, mode, sign, radix, min_exponent)
         exact = False
-        if factorial_of is not None and _may_be_boundary(factorial_of, digits, radix):  # few digits: settle exactly
+        if settle:  # few digits: settle exactly
             exact_value = _exact_factorial(factorial_of)
             _, decided = round_rational(Fraction(exact_value), digits, mode, radix, min_exponent)
             n, e = decided
@@ -268,6 +296,11 @@ def gamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = 
     bits: round to that many bits in binary instead of `digits` decimal digits.
     Raises PoleError at 0, -1, -2, ...; ValueError/TypeError for bad input.
     """
+    if _c_first is not None and rounding == "nearest" and bits is None:  # a short real x: the first pass in C
+        first = _c_first(x, digits, 0)
+        if first is not None:
+            return SpougeResult("gamma", x if type(x) is str else int_text(x), digits, first[0], first[1], first[2],
+                                _bound_for(first[2]), first[3], 10, "nearest", False, x)
     digits, mode, radix = _precision_args(digits, rounding, bits)
     value = parse_number(x)
     text = _exact_text(x)
@@ -282,6 +315,11 @@ def gamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = 
 @enclosing
 def factorial(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None):
     """x! = Γ(x+1) to `digits` significant digits (see gamma).  Poles at -1, -2, ..."""
+    if _c_first is not None and rounding == "nearest" and bits is None:
+        first = _c_first(x, digits, 1)
+        if first is not None:
+            return SpougeResult("factorial", x if type(x) is str else int_text(x), digits, first[0], first[1], first[2],
+                                _bound_for(first[2]), first[3], 10, "nearest", False, x)
     digits, mode, radix = _precision_args(digits, rounding, bits)
     value = parse_number(x)
     text = _exact_text(x)
@@ -334,6 +372,17 @@ def _lgamma_result(value: Fraction, text: str, digits: int, mode: str, radix: in
     bits, extra = p.bits, p.extra
     target = _target(_digits_for_plan(digits, radix))  # relative accuracy wanted of ln|Γ| itself
     while True:
+        if value not in (1, 2) and corebridge.handles(value.denominator, bits):  # one pass in C
+            passed = corebridge.lgamma_pass(value.numerator, value.denominator, bits, extra, digits, _MODE_INDEX[mode], radix)
+            if type(passed) is tuple:
+                sign, mantissa, exponent, a = passed
+                return SpougeResult("lgamma", text, digits, sign * mantissa, exponent, a, _bound_for(a), bits + extra,
+                                    radix, mode, False, value)
+            following = next_bits(bits, None if passed is None else max(0, target - passed), p.max_bits, p.likely_bits)
+            if following is None:
+                raise _undecided("lgamma", text, digits, bits)
+            bits = following
+            continue
         ln_abs, _, a, log2_bound = _ln_abs_gamma(value, bits, extra)
         if value in (1, 2):  # Γ = 1 exactly: ln|Γ| = 0 (the ball contains 0 and cannot decide)
             return SpougeResult("lgamma", text, digits, 0, 0, a, bound_text(log2_bound), bits + extra,
@@ -356,6 +405,8 @@ def _lgamma_result(value: Fraction, text: str, digits: int, mode: str, radix: in
 def _float_of(result: SpougeResult) -> float:
     """The double nearest to the true value of result's function at its argument (result.__float__)."""
     x = result._argument
+    if not isinstance(x, Fraction):  # built by the C first pass: the caller's str or int
+        x = parse_real(x) + (1 if result.function == "factorial" else 0)
     if result.function == "lgamma":
         again = _lgamma_result(x, result.x, 53, "nearest", 2)
     else:

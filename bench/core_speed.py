@@ -1,0 +1,106 @@
+"""Benchmark (issue 11): the C core against the Python core, mpmath, MPFR (gmpy2) and Arb (python-flint), one run.
+
+    python3 bench/core_speed.py [--digits 16,100,1000,10000] [--warm-seconds 0.5] [--xs ...]
+
+Like bench/engine.py: every (implementation, x, digits) runs in a fresh process,
+so the first call is cold (import not timed) and the warm figure is the median
+of repeated calls after it.  Implementations:
+  c       the C pass wired as proposed for functions.py (tests/core_wiring.py)
+  python  spouge.gamma with SPOUGE_PURE=1 (the current Python path)
+  mpmath, mpfr (gmpy2.gamma), arb (python-flint arb.gamma): x given as a decimal
+          string at their working precision (digits*log2(10) + 8 bits).
+The table ends with the ratios the issue sets targets for: c/mpmath, c/Arb.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.path.join(HERE, "..", "tests")
+
+XS = ["31.41592653589793", "0.5", "100.5", "1000000.25", "0.12345678901234567891", "1234567890.1234567891"]
+
+SETUP = {
+    "c": f"import sys\nsys.path.insert(0, {TESTS!r})\nimport core_wiring\n"
+         "from spouge.numerics import corebridge\nassert corebridge.available, corebridge.description\n"
+         "call = lambda: core_wiring.gamma(X, D)",
+    "python": "import spouge\ncall = lambda: spouge.gamma(X, D)",
+    "mpmath": "import mpmath\nmpmath.mp.dps = D\nxv = mpmath.mpf(X)\ncall = lambda: mpmath.gamma(xv)",
+    "mpfr": "import gmpy2\ngmpy2.get_context().precision = int(D * 3.3219280948873626) + 8\nxv = gmpy2.mpfr(X)\ncall = lambda: gmpy2.gamma(xv)",
+    "arb": "from flint import arb, ctx\nctx.prec = int(D * 3.3219280948873626) + 8\nxv = arb(X)\ncall = lambda: xv.gamma()",
+}
+
+TIMER = """
+import time, statistics, json
+{setup}
+t = time.perf_counter(); first_value = call(); first = time.perf_counter() - t
+times = []
+budget = time.perf_counter() + {warm_seconds}
+while len(times) < 5 or (time.perf_counter() < budget and len(times) < 20000):
+    t = time.perf_counter(); call(); times.append(time.perf_counter() - t)
+    if times[-1] > 2.0: break
+print(json.dumps({{"first": first, "warm": statistics.median(times), "n": len(times), "value": str(first_value)[:40]}}))
+"""
+
+
+def measure(impl: str, x: str, digits: int, warm_seconds: float) -> dict:
+    setup = SETUP[impl].replace("X", repr(x)).replace("D", str(digits))
+    env = dict(os.environ)
+    if impl == "python":
+        env["SPOUGE_PURE"] = "1"
+    out = subprocess.run([sys.executable, "-c", TIMER.format(setup=setup, warm_seconds=warm_seconds)],
+                         capture_output=True, text=True, env=env)
+    if out.returncode:
+        raise RuntimeError(f"{impl} {x} {digits}: {out.stderr.strip().splitlines()[-1:]}")
+    return json.loads(out.stdout)
+
+
+def fmt(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} µs"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--digits", default="16,100,1000,10000")
+    parser.add_argument("--warm-seconds", type=float, default=0.5)
+    parser.add_argument("--xs", default=",".join(XS))
+    args = parser.parse_args()
+    import flint
+    import gmpy2
+    import mpmath
+
+    sys.path.insert(0, TESTS)
+    from spouge.numerics import corebridge
+
+    print(f"# {platform.node()} · {platform.machine()} · {platform.python_implementation()} {platform.python_version()} · core {corebridge.description}")
+    print(f"# mpmath {mpmath.__version__} (backend {mpmath.libmp.BACKEND}), gmpy2 {gmpy2.version()} / MPFR {gmpy2.mpfr_version()}, python-flint {flint.__version__}")
+    print(f"# {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    print()
+    print("| digits | x | C warm | Python warm | mpmath warm | MPFR warm | Arb warm | C/mpmath | C/Arb | C/Python | C first | Python first | Arb first |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for digits in [int(d) for d in args.digits.split(",")]:
+        for x in args.xs.split(","):
+            r = {impl: measure(impl, x, digits, args.warm_seconds) for impl in SETUP}
+            if r["c"]["value"] != r["python"]["value"]:
+                raise AssertionError(f"cores disagree at {x}, {digits}: {r['c']['value']} vs {r['python']['value']}")
+            c = r["c"]["warm"]
+            print(
+                f"| {digits} | {x} | {fmt(c)} | {fmt(r['python']['warm'])} | {fmt(r['mpmath']['warm'])} | {fmt(r['mpfr']['warm'])} "
+                f"| {fmt(r['arb']['warm'])} | {c / r['mpmath']['warm']:.2f}× | {c / r['arb']['warm']:.2f}× | {c / r['python']['warm']:.2f}× "
+                f"| {fmt(r['c']['first'])} | {fmt(r['python']['first'])} | {fmt(r['arb']['first'])} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
