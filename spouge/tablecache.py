@@ -186,13 +186,24 @@ def generate(a: int, frac_bits: int, workers: int | None = None) -> tuple:
     # is unsafe, so then the table is made here, sequentially.
     if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
         return tuple(coefficients.iter_coefficients(a, frac_bits))
+    context = multiprocessing.get_context("fork")
     try:
-        context = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            chunks = list(pool.map(_chunk, jobs))
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    except (OSError, RuntimeError) as exc:
+        log.warning("no process pool for the coefficients (%s): making the table in this process", exc)
+        return tuple(coefficients.iter_coefficients(a, frac_bits))
+    try:
+        chunks = list(pool.map(_chunk, jobs))
     except (OSError, RuntimeError, concurrent.futures.process.BrokenProcessPool) as exc:
+        pool.shutdown(wait=True)
         log.warning("parallel coefficient generation failed (%s): making the table in this process", exc)
         return tuple(coefficients.iter_coefficients(a, frac_bits))
+    except BaseException:
+        # interrupted (^C, a server's watchdog): return at once; chunks already running finish in their
+        # children (a fraction of the table each) and the rest are cancelled
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return tuple(c for chunk in chunks for c in chunk)
 
 

@@ -296,10 +296,19 @@ static int table_from_provider(table *t)
     }
     Py_XDECREF(seq);
     Py_XDECREF(res);
-    if (PyErr_Occurred()) PyErr_Clear();
+    if (PyErr_Occurred()) {
+        /* An ordinary error in the provider (a disk problem) only costs the provider: the table is made here.
+         * Anything else (KeyboardInterrupt, the server's inline watchdog) is the caller's and goes up. */
+        if (!PyErr_ExceptionMatches(PyExc_Exception)) return -1;
+        PyErr_Clear();
+        ok = 0;
+    }
     if (ok) provider_tables++;
     return ok;
 }
+
+/* Every this many coefficients made in C, let Python's signal handlers run (a watchdog may abort). */
+#define SIGNAL_CHECK_EVERY 32
 
 /* Cached table for (a, F), building it if needed; NULL if too big to keep or on failure. */
 static table *get_table(slong a, slong F, int *too_big)
@@ -321,10 +330,22 @@ static table *get_table(slong a, slong F, int *too_big)
     t->a = a; t->F = F; t->bits = 0.0;
     t->c = (mpz_t *) flint_malloc(sizeof(mpz_t) * a);
     for (k = 0; k < a; k++) mpz_init(t->c[k]);
-    if (!table_from_provider(t)) {
+    switch (table_from_provider(t)) {
+    case -1:
+        table_free(t);
+        return NULL;  /* with the provider's exception set */
+    case 0:
         if (!gen_init(&g, a, F, t->c[0])) { gen_clear(&g); table_free(t); return NULL; }
-        for (k = 1; k < a; k++) gen_next(&g, t->c[k]);
+        for (k = 1; k < a; k++) {
+            if (k % SIGNAL_CHECK_EVERY == 0 && PyErr_CheckSignals() < 0) {
+                gen_clear(&g); table_free(t); return NULL;
+            }
+            gen_next(&g, t->c[k]);
+        }
         gen_clear(&g);
+        break;
+    default:
+        break;
     }
     for (k = 0; k < a; k++) t->bits += (double) mpz_sizeinbase(t->c[k], 2);
     lru_push(t);
@@ -705,7 +726,15 @@ static int real_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
             ulong D;
             dui += qui;
             D = dui;
-            if (t) mpz_set(num, t->c[k]); else gen_next(&g, num);
+            if (t) mpz_set(num, t->c[k]);
+            else {
+                if (PyErr_CheckSignals() < 0) {  /* streamed: let a watchdog or ^C through, once per group */
+                    mpz_clear(num); gen_clear(&g);
+                    mpz_clear(ck); mpz_clear(total); mpz_clear(acc); mpz_clear(tmp); mpz_clear(d); mpz_clear(err);
+                    return 0;
+                }
+                gen_next(&g, num);
+            }
             k++;
             while (k < a && dui + qui <= ULONG_MAX / D) {
                 const mpz_t *c;
@@ -725,7 +754,14 @@ static int real_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
     else for (k = 1; k < a; k++) {
         const mpz_t *c;
         if (t) c = (const mpz_t *) &t->c[k];
-        else { gen_next(&g, ck); c = (const mpz_t *) &ck; }
+        else {
+            if (k % SIGNAL_CHECK_EVERY == 0 && PyErr_CheckSignals() < 0) {  /* streamed: seconds to minutes */
+                gen_clear(&g);
+                mpz_clear(ck); mpz_clear(total); mpz_clear(acc); mpz_clear(tmp); mpz_clear(d); mpz_clear(err);
+                return 0;
+            }
+            gen_next(&g, ck); c = (const mpz_t *) &ck;
+        }
         if (use_ui) dui += qui; else mpz_add(d, d, q);
         if (mode == 2) {
             mpz_mul(tmp, *c, q);
@@ -1051,7 +1087,7 @@ static int ln_abs_gamma(arb_t value, int *sign, slong *a, const mpz_t p, const m
         }
     }
     mpz_clear(z); mpz_clear(nearest); mpz_clear(f);
-    if (!ok) PyErr_SetString(PyExc_ArithmeticError, "spouge._core: internal: coefficient ball too wide");
+    if (!ok && !PyErr_Occurred()) PyErr_SetString(PyExc_ArithmeticError, "spouge._core: internal: coefficient ball too wide");
     return ok;
 }
 
@@ -1110,6 +1146,8 @@ static PyObject *py_gamma_pass(PyObject *self, PyObject *args)
     }
     arb_clear(v); fmpz_clear(n); fmpz_clear(e);
     mpz_clear(p); mpz_clear(q);
+    if (res == NULL && !PyErr_Occurred())
+        PyErr_SetString(PyExc_MemoryError, "spouge._core: a pass could not complete (out of memory)");
     return res;
 }
 
@@ -1290,6 +1328,8 @@ static PyObject *py_gamma_first(PyObject *self, PyObject *const *args, Py_ssize_
         res = Py_None; Py_INCREF(res);
     }
     mpz_clear(p); mpz_clear(q);
+    if (res == NULL && !PyErr_Occurred())
+        PyErr_SetString(PyExc_MemoryError, "spouge._core: a pass could not complete (out of memory)");
     return res;
 }
 
@@ -1334,6 +1374,8 @@ static PyObject *py_lgamma_pass(PyObject *self, PyObject *args)
     }
     arb_clear(v); fmpz_clear(n); fmpz_clear(e);
     mpz_clear(p); mpz_clear(q);
+    if (res == NULL && !PyErr_Occurred())
+        PyErr_SetString(PyExc_MemoryError, "spouge._core: a pass could not complete (out of memory)");
     return res;
 }
 
@@ -1365,12 +1407,14 @@ static PyObject *py_log_factorial(PyObject *self, PyObject *args)
             arf_get_fmpz_2exp(m2, e2, r);
             res = Py_BuildValue("(NNNNn)", fmpz_to_py(m1), fmpz_to_py(e1), fmpz_to_py(m2), fmpz_to_py(e2), (Py_ssize_t) a);
             fmpz_clear(m1); fmpz_clear(e1); fmpz_clear(m2); fmpz_clear(e2); arf_clear(r);
-        } else {
+        } else if (!PyErr_Occurred()) {
             PyErr_SetString(PyExc_ArithmeticError, "spouge._core: internal: coefficient ball too wide");
         }
     }
     arb_clear(v);
     mpz_clear(p); mpz_clear(q);
+    if (res == NULL && !PyErr_Occurred())
+        PyErr_SetString(PyExc_MemoryError, "spouge._core: a pass could not complete (out of memory)");
     return res;
 }
 
