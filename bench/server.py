@@ -62,9 +62,9 @@ class Proc:
             self.proc.wait()
 
 
-def spouge(*args: str) -> Proc:
+def spouge(*args: str, env: dict | None = None) -> Proc:
     port = free_port()
-    return Proc([PY, "-m", "spouge", "serve", "--port", str(port), "--log-level", "warning", *args], port)
+    return Proc([PY, "-m", "spouge", "serve", "--port", str(port), "--log-level", "warning", *args], port, env=env)
 
 
 def redis_server() -> Proc:
@@ -221,7 +221,25 @@ def section_heavy(quick: bool) -> None:
     s.stop()
 
 
-SECTIONS = {"resp": section_resp, "http": section_http, "threads": section_threads, "idle": section_idle, "heavy": section_heavy}
+def section_core(quick: bool) -> None:
+    """The C core against the pure-Python one (SPOUGE_PURE=1), as a server: a cached request and new ones."""
+    n = 50000 if quick else 200000
+    print(f"### The core as a server sees it: `redis-benchmark -c 50 -n {n} -P 1 -r 1000000` (issue 11)\n")
+    print("`GAMMA 0.__rand_int__ 100` asks for a new x almost every time (computed, not cached); "
+          "`FACTORIAL 20` is answered from the reply cache after the first time.\n")
+    print("| core | FACTORIAL 20 | GAMMA 0.__rand_int__ 100 | GAMMA 0.__rand_int__ 16 |")
+    print("|---|---|---|---|")
+    for label, env in (("C (spouge._core)", {}), ("pure Python (SPOUGE_PURE=1)", {"SPOUGE_PURE": "1"})):
+        s = spouge(env=env)
+        fact = redis_benchmark(s.port, 1, "FACTORIAL", "20", requests=n)
+        g100 = redis_benchmark(s.port, 1, "-r", "1000000", "GAMMA", "0.__rand_int__", "100", requests=n // 4)
+        g16 = redis_benchmark(s.port, 1, "-r", "1000000", "GAMMA", "0.__rand_int__", "16", requests=n // 2)
+        print(f"| {label} | {fact:,.0f}/s | {g100:,.0f}/s | {g16:,.0f}/s |", flush=True)
+        s.stop()
+    print()
+
+
+SECTIONS = {"resp": section_resp, "http": section_http, "threads": section_threads, "idle": section_idle, "heavy": section_heavy, "core": section_core}
 
 
 def main() -> None:

@@ -6,8 +6,9 @@ and how an outcome becomes a reply in each dialect.
 
 A handler gets (server, conn, slot, request) and must eventually call
 ``conn.complete(slot, reply_bytes, status)`` exactly once: at once for cheap
-answers, later for pooled computations.  ``status`` is a short label for the
-metrics ("ok", "error", "400", ...).
+answers, later for pooled computations.  ``status`` is a label for the
+metrics and always one of ``STATUS_LABELS`` (a fixed set: nothing a client
+sends becomes a label); HTTP statuses go through ``http_label``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,18 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from ..protocol import Command, HttpRequest, http_response, resp
+from ..numerics import corebridge
 from .compute import ComputeError
+
+#: Every status this module passes to conn.complete (connection.py adds
+#: "protocol_error" and "500" of its own).
+STATUS_LABELS = frozenset({"ok", "error", "noauth", "200", "400", "401", "404", "405", "422", "500", "503", "504"})
+
+
+def http_label(status: int) -> str:
+    label = str(status)
+    return label if label in STATUS_LABELS else "error"
+
 
 REDIS_COMMANDS: dict[str, tuple[Callable, int, int]] = {}  # name -> (handler, min args, max args)
 
@@ -153,30 +165,41 @@ def _auth(server, conn, slot, args) -> None:
 
 @redis_command("HELLO", 0, 6)
 def _hello(server, conn, slot, args) -> None:
-    """HELLO [protover [AUTH user pass] [SETNAME name]]: redis-py 8 opens every connection with HELLO 3."""
+    """HELLO [protover [AUTH user pass] [SETNAME name]]: redis-py 8 opens every connection with HELLO 3.
+
+    As Redis's helloCommand: options are checked and AUTH tried first; an
+    unauthenticated client then gets NOAUTH and *nothing* takes effect (no
+    protocol switch, no name).
+    """
+    version = name = credentials = None
     if args:
-        version = args[0].decode("latin-1")
-        if version not in ("2", "3"):
+        text = args[0].decode("latin-1")
+        if text not in ("2", "3"):
             conn.complete(slot, resp.error("NOPROTO unsupported protocol version"), "error")
             return
-        rest = [a for a in args[1:]]
+        version = int(text)
+        rest = list(args[1:])
         while rest:
             option = rest.pop(0).decode("latin-1").upper()
             if option == "AUTH" and len(rest) >= 2:
-                user, password = rest.pop(0), rest.pop(0)
-                problem = server.check_auth(conn, user, password)
-                if problem:
-                    conn.complete(slot, resp.error(problem), "error")
-                    return
+                credentials = (rest.pop(0), rest.pop(0))
             elif option == "SETNAME" and rest:
-                conn.name = rest.pop(0)[:128]
+                name = rest.pop(0)[:128]
             else:
                 conn.complete(slot, resp.error(f"ERR Syntax error in HELLO option '{option[:40]}'"), "error")
                 return
-        conn.protocol = int(version)
+    if credentials is not None:
+        problem = server.check_auth(conn, *credentials)
+        if problem:
+            conn.complete(slot, resp.error(problem), "error")
+            return
     if not server.authenticated(conn):
         conn.complete(slot, resp.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"), "noauth")
         return
+    if version is not None:
+        conn.protocol = version
+    if name is not None:
+        conn.name = name
     protocol = conn.protocol
     info = [
         (resp.bulk("server"), resp.bulk("spouge")),
@@ -263,12 +286,12 @@ def _method_route(server, conn, slot, request: HttpRequest, key, head: bool) -> 
         max_a = _int_param(query, "max_a", 40, 3, MAX_A)
         a = _int_param(query, "a", 20, 3, MAX_A)
     except ComputeError as exc:
-        conn.complete(slot, _json_error(exc.http_status, exc.message, request), str(exc.http_status))
+        conn.complete(slot, _json_error(exc.http_status, exc.message, request), http_label(exc.http_status))
         return
 
     def reply(outcome) -> None:
         if isinstance(outcome, ComputeError):
-            conn.complete(slot, _json_error(outcome.http_status, outcome.message, request), str(outcome.http_status))
+            conn.complete(slot, _json_error(outcome.http_status, outcome.message, request), http_label(outcome.http_status))
             return
         data = http_response(200, outcome, keep_alive=request.keep_alive, version=request.version, head=head)
         server.replies.put(key, data)
@@ -311,8 +334,8 @@ def handle_http(server, conn, slot, request: HttpRequest) -> None:
     if path == "/health":
         status = 503 if server.draining else 200
         body = {"status": "draining" if server.draining else "ok", "uptime_seconds": round(server.uptime(), 3),
-                "max_digits": server.config.max_digits}
-        conn.complete(slot, http_response(status, body, keep_alive=request.keep_alive, version=request.version, head=head), str(status))
+                "max_digits": server.config.max_digits, "core": corebridge.description}
+        conn.complete(slot, http_response(status, body, keep_alive=request.keep_alive, version=request.version, head=head), http_label(status))
         return
     if path == "/metrics":
         text = server.metrics_text()
@@ -335,7 +358,7 @@ def handle_http(server, conn, slot, request: HttpRequest) -> None:
     def reply(outcome) -> None:
         if isinstance(outcome, ComputeError):
             status = outcome.http_status
-            conn.complete(slot, _json_error(status, outcome.message, request), str(status))
+            conn.complete(slot, _json_error(status, outcome.message, request), http_label(status))
         else:
             data = http_response(200, outcome, keep_alive=request.keep_alive, version=request.version, head=head)
             server.replies.put(key, data)
