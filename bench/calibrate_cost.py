@@ -39,12 +39,12 @@ def main() -> None:
         repeat = 7 if bits <= 4096 else 3 if bits <= 16384 else 1
         a, frac = engine._plan(bits)
         coefficients.CACHE._tables.clear(), coefficients.CACHE._bits.clear()
-        cold = median_time(lambda: tuple(coefficients.iter_coefficients(a, frac)), 1 if bits > 4096 else 3)
+        cold = median_time(lambda a=a, frac=frac: tuple(coefficients.iter_coefficients(a, frac)), 1 if bits > 4096 else 3)
         engine.log_factorial(1, 10, bits, bits + 20)  # fills the cache
-        real = median_time(lambda: engine.log_factorial(31415926, 10**7, bits, bits + 20), repeat)
+        real = median_time(lambda b=bits: engine.log_factorial(31415926, 10**7, b, b + 20), repeat)
         long_q = Fraction(int(gmpy2.mpz("7" * (bits // 3 + 40))), 10 ** (bits // 3 + 40))
-        long = median_time(lambda: engine.log_factorial(long_q.numerator, long_q.denominator, bits, bits + 20), repeat)
-        cplx = median_time(lambda: engine.log_factorial_complex(31, 17, 10, bits, bits + 20), repeat)
+        long = median_time(lambda b=bits, z=long_q: engine.log_factorial(z.numerator, z.denominator, b, b + 20), repeat)
+        cplx = median_time(lambda b=bits: engine.log_factorial_complex(31, 17, 10, b, b + 20), repeat)
         rows.append((bits, cold, real, long, cplx))
         print(f"    ({bits}, {cold:.3g}, {real:.3g}, {long:.3g}, {cplx:.3g}),", flush=True)
 

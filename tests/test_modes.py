@@ -110,11 +110,11 @@ def test_float_overflow_and_underflow():
     assert float(spouge.gamma("-180.5")) == spouge.fgamma(-180.5)  # a subnormal (or zero), nearest
 
 
-def test_fgamma_correctly_rounded_on_random_doubles():
-    """10^4 random doubles over the whole domain (subnormal results included): zero misrounded."""
-    rng = random.Random(12)
+def _fgamma_misrounded(count: int, seed: int) -> int:
+    """How many of `count` random doubles (the whole domain, subnormal results included) fgamma misrounds."""
+    rng = random.Random(seed)
     misrounded = 0
-    for i in range(10_000):
+    for i in range(count):
         x = rng.uniform(-185, 171.6) if i % 4 else rng.uniform(-1, 1) * 10 ** rng.uniform(-300, 0)
         if x == int(x):
             continue
@@ -129,9 +129,14 @@ def test_fgamma_correctly_rounded_on_random_doubles():
         try:
             ours = spouge.fgamma(x)
         except OverflowError:
-            ours = math.inf if ref > 0 else -math.inf
-        misrounded += ours != expected and not (abs(expected) == math.inf and abs(ours) == math.inf)
-    assert misrounded == 0
+            ours = math.inf
+        misrounded += ours != expected and not (math.isinf(ours) and math.isinf(expected))
+    return misrounded
+
+
+def test_fgamma_correctly_rounded_on_random_doubles():
+    """10^4 random doubles over the whole domain (subnormal results included): zero misrounded."""
+    assert _fgamma_misrounded(10_000, 12) == 0
 
 
 def test_fgamma_edges_like_math_gamma():
@@ -211,21 +216,4 @@ def test_enclosure_mode():
 @pytest.mark.slow
 def test_fgamma_a_million_random_doubles():
     """Opt-in (SPOUGE_SLOW=1): 10^6 random doubles over the whole domain, zero misrounded."""
-    rng = random.Random(2026)
-    misrounded = 0
-    for i in range(1_000_000):
-        x = rng.uniform(-185, 171.6) if i % 4 else rng.uniform(-1, 1) * 10 ** rng.uniform(-300, 0)
-        if x == int(x):
-            continue
-        with mpmath.workprec(350):
-            ref = mpmath.gamma(mpmath.mpf(x))
-            try:
-                expected = float(Fraction(*mpmath.libmp.to_rational(ref._mpf_)))
-            except OverflowError:
-                expected = math.inf
-        try:
-            ours = spouge.fgamma(x)
-        except OverflowError:
-            ours = math.inf
-        misrounded += ours != expected and not (math.isinf(ours) and math.isinf(expected))
-    assert misrounded == 0
+    assert _fgamma_misrounded(1_000_000, 2026) == 0

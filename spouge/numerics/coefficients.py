@@ -87,19 +87,19 @@ def _to_fixed(value: arb, frac_bits: int) -> int | None:
     return (man + (1 << (-shift - 1))) >> -shift
 
 
-def _factorial_int(n: int) -> gmpy2.mpz:
-    """n! as an exact integer by binary splitting (only to start a chunk of coefficients)."""
+def product_range(lo: int, hi: int) -> gmpy2.mpz:
+    """lo * (lo+1) * ... * (hi-1) for integers, exactly, by binary splitting (1 when hi <= lo).
 
-    def product(lo: int, hi: int) -> gmpy2.mpz:  # lo * (lo+1) * ... * (hi-1)
-        if hi - lo <= 32:
-            acc = gmpy2.mpz(1)
-            for i in range(lo, hi):
-                acc *= i
-            return acc
-        mid = (lo + hi) // 2
-        return product(lo, mid) * product(mid, hi)
-
-    return product(2, n + 1) if n >= 2 else gmpy2.mpz(1)
+    Our own product (no library factorial): starts coefficient chunks here, and
+    settles exact ties and rational values in ``functions`` and ``family``.
+    """
+    if hi - lo <= 16:
+        acc = gmpy2.mpz(1)
+        for i in range(lo, hi):
+            acc *= i
+        return acc
+    mid = (lo + hi) // 2
+    return product_range(lo, mid) * product_range(mid, hi)
 
 
 def iter_coefficients(a: int, frac_bits: int, start: int = 0, stop: int | None = None) -> Iterator[int]:
@@ -131,7 +131,7 @@ def iter_coefficients(a: int, frac_bits: int, start: int = 0, stop: int | None =
     with ctx.workprec(max(64, frac_bits + math.ceil(remaining_top[first]) + slack)):
         running = arb(a - first).exp()  # r_k = e^(a-k) / (k-1)!
         if first > 2:
-            running = running / arb(fmpz(int(_factorial_int(first - 1))))
+            running = running / arb(fmpz(int(product_range(2, first))))
     for k in range(first, stop):
         j = a - k
         extra = COEFF_GUARD_BITS

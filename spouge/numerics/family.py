@@ -28,6 +28,7 @@ import gmpy2
 from flint import acb, arb, ctx, fmpq
 
 from .arguments import parse_number, parse_real
+from .coefficients import product_range
 from .engine import log_factorial_complex
 from .functions import (
     PoleError, SpougeResult, _digits_for_plan, _exact_text, _ln_abs_gamma, _precision_args, _short, _undecided,
@@ -47,17 +48,6 @@ def _is_int(x: Fraction) -> bool:
 
 def _is_pole(x: Fraction) -> bool:
     return x.denominator == 1 and x <= 0
-
-
-def _product(lo: int, hi: int) -> gmpy2.mpz:
-    """lo * (lo+1) * ... * (hi-1) for integers, by binary splitting (1 when hi <= lo)."""
-    if hi - lo <= 16:
-        acc = gmpy2.mpz(1)
-        for i in range(lo, hi):
-            acc *= i
-        return acc
-    mid = (lo + hi) // 2
-    return _product(lo, mid) * _product(mid, hi)
 
 
 def _rising_exact(x: Fraction, n: int) -> Fraction:
@@ -135,7 +125,7 @@ def rgamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None =
     if _is_pole(value):
         return _zero("rgamma", text, digits, mode, radix)
     if _is_int(value) and value <= 3000:
-        return _from_rational("rgamma", text, Fraction(1, int(_product(1, int(value)))), digits, mode, radix)
+        return _from_rational("rgamma", text, Fraction(1, int(product_range(1, int(value)))), digits, mode, radix)
     return _log_space("rgamma", text, digits, mode, radix, [(value, -1)], _gamma_sign(value))
 
 
@@ -152,7 +142,7 @@ def beta(a, b, digits: int = 16, *, rounding: str = "nearest", bits: int | None 
             denominator = _rising_exact(x, int(m))
             if denominator == 0:
                 raise PoleError(f"beta({_short(text)}): B has a pole there (x (x+1) ... (x+m-1) = 0)")
-            return _from_rational("beta", text, Fraction(int(_product(1, int(m)))) / denominator, digits, mode, radix)
+            return _from_rational("beta", text, Fraction(int(product_range(1, int(m)))) / denominator, digits, mode, radix)
     if _is_pole(va) or _is_pole(vb):
         raise PoleError(f"beta({_short(text)}): B has a pole there (Γ of an argument is infinite)")
     if _is_pole(s):
@@ -187,7 +177,7 @@ def binomial(n, k, digits: int = 16, *, rounding: str = "nearest", bits: int | N
             kk = min(kk, int(vn) - kk)  # C(n, k) = C(n, n-k)
         if _rising_exact_size(vn, kk) <= EXACT_MAX_BITS:
             falling = _rising_exact(vn - kk + 1, kk)  # n (n-1) ... (n-k+1)
-            return _from_rational("binomial", text, falling / int(_product(1, kk + 1)), digits, mode, radix)
+            return _from_rational("binomial", text, falling / int(product_range(1, kk + 1)), digits, mode, radix)
         if _is_int(vn) and vn < 0:  # C(n, k) = (-1)^k C(k-n-1, k)
             sign = -1 if kk % 2 else 1
             mirrored = {"down": "up", "up": "down"}.get(mode, mode) if sign < 0 else mode  # -round_up(v) = round_down(-v)

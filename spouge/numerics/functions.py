@@ -32,12 +32,11 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import NamedTuple
 
-import gmpy2
 from flint import acb, arb, ctx, fmpq, fmpz
 
 from . import corebridge
 from .arguments import check_digits, parse_number, parse_real
-from .coefficients import log2_truncation_bound
+from .coefficients import log2_truncation_bound, product_range
 from .engine import log_factorial, log_factorial_complex
 from .precision import UndecidedError, next_bits, plan, target_bits as _target
 from . import result as _result_module
@@ -108,18 +107,8 @@ def _ln_abs_gamma(x: Fraction, bits: int, extra: int):
 
 
 def _exact_factorial(m: int) -> int:
-    """m! by binary splitting of the product (exact integers; settles ties only)."""
-
-    def product(lo: int, hi: int) -> gmpy2.mpz:  # lo * (lo+1) * ... * (hi-1)
-        if hi - lo <= 16:
-            acc = gmpy2.mpz(1)
-            for i in range(lo, hi):
-                acc *= i
-            return acc
-        mid = (lo + hi) // 2
-        return product(lo, mid) * product(mid, hi)
-
-    return int(product(2, m + 1)) if m >= 2 else 1
+    """m! exactly (settles ties and exact values only)."""
+    return int(product_range(2, m + 1))
 
 
 def _may_be_boundary(m: int, digits: int, radix: int = 10) -> bool:
