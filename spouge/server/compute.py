@@ -1,31 +1,86 @@
-"""From (function, x, digits) as received to a result or a classified error.
+"""From (function, x, digits) as received to a result or a classified error, inline or pooled.
 
-Owns: validating arguments once, the cache key, the cost estimate that decides
-inline-or-pool, and the outcome type both dialects format.
+Owns: validating arguments once, the cache keys, the cost prediction, and
+``Computer``, the one road from a request to a number (Server.compute and
+Server.compute_method call it): cache -> shared in-flight job -> inline on
+the loop (watched) or the process pool -> reply.
 
 An outcome is a dict: {"function", "x", "digits", "value", "a", "error_bound"}
 (the library's as_dict()), or a ``ComputeError`` whose ``kind`` picks the
 reply: bad_request -> 400, unprocessable -> 422 (poles, digits out of range),
 timeout -> 504, overloaded -> 503, internal -> 500; over RESP all are -ERR.
+
+Bounded inline time (issue 10):
+- Only work predicted (``numerics.estimate``, with this process's
+  coefficient tables as they are) to take at most ``--inline-budget``, and at
+  most the watchdog's period even if the rounding loop escalates all the way
+  to its ceiling, runs on the loop (``Job.fits_inline``; why not the budget
+  for both: see ``Computer._may_inline``).  Anything uncertain -
+  the model raises or returns nonsense - goes to the pool.
+- Inline work runs under a watchdog: ITIMER_REAL/SIGALRM in the main thread,
+  armed for ``max(WATCHDOG_MIN, WATCHDOG_FACTOR * budget)`` (20 ms at the
+  default budget).  The handler raises ``_Overrun`` (a BaseException, so no
+  ``except Exception`` in the numerics swallows it) at the next bytecode; the
+  partial work is dropped and the job is re-submitted to the pool.  The key is
+  remembered (``OVERRUN_MEMORY`` keys) so the same input goes straight to the
+  pool next time, and inline work pauses for ``OVERRUN_COOLDOWN`` seconds: a
+  model that mispredicted once is not trusted again at once.  So a
+  misprediction costs the loop one watchdog period, never a stall.
+- ``--jobs 0`` (no pool): there is nowhere else to go.  Work predicted to
+  take longer than --compute-timeout is refused at once (504); everything
+  else runs inline under the watchdog set to --compute-timeout, and an overrun
+  is answered 504.  Every other client waits meanwhile: --jobs 0 is for
+  tests and embedding, not for serving untrusted clients.
+- Pooled work is bounded by --compute-timeout from submission (pool.py).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
-from collections import OrderedDict
+import signal
+import threading
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 
 from .. import numerics
+from .cache import LRUCache  # noqa: F401 - app.py imports it from here
+from .pool import Overloaded
+
+log = logging.getLogger("spouge.compute")
 
 FUNCTIONS = {"factorial": numerics.factorial, "gamma": numerics.gamma, "lgamma": numerics.lgamma}
+_UNDECIDED = (getattr(numerics, "UndecidedError", ArithmeticError), ArithmeticError)  # older numerics: ArithmeticError
 
-#: Work above this estimate goes to the pool.  Units: a * limbs, roughly the
-#: number of limb operations of the sum; 40000 is ~0.3 ms warm (about 600
-#: digits), and a cold coefficient table at that size takes ~10 ms, which is
-#: the most one request may hold the loop.
-INLINE_COST_LIMIT = 40_000
+#: The default inline budget in seconds (Config.inline_budget); kept under its
+#: old name for callers that compare ``job.cost`` with it.
+INLINE_COST_LIMIT = 0.001
+
+#: The watchdog fires at this multiple of the inline budget, and never sooner
+#: than WATCHDOG_MIN: the budget is a prediction, the watchdog the guarantee.
+#: 20 ms is the most one mispredicted request may hold the loop (issue 10's
+#: probe target is 50 ms).
+WATCHDOG_FACTOR = 20
+WATCHDOG_MIN = 0.02
+
+#: After an overrun, inline work pauses this long (everything not cached goes
+#: to the pool), and the overrunning key is remembered (this many of them).
+OVERRUN_COOLDOWN = 1.0
+OVERRUN_MEMORY = 4096
+
+#: Coefficient tables are per process, and only inline work builds this
+#: process's: work that fits the budget once its table is built, but not
+#: before, may run inline to build it if that is predicted to take at most
+#: COLD_INLINE_MAX, and at most once per WARM_UP_INTERVAL (so at most 0.5%
+#: of the loop's time, whatever a client asks).  Tables up to ~400 digits.
+COLD_INLINE_MAX = 0.005
+WARM_UP_INTERVAL = 1.0
+
+#: Without numerics.estimate (older numerics), the old a*limbs cost model
+#: converted to seconds: 40000 units were ~0.3 ms warm.
+_FALLBACK_SECONDS_PER_UNIT = 7.5e-9
 
 _DIGITS_RE = re.compile(r"[+-]?[0-9]{1,12}")  # ASCII only: str.isdigit() admits "３" and "²"
 
@@ -52,7 +107,23 @@ class Job:
     x: str
     digits: int
     key: tuple
-    cost: float
+    seconds: float  # predicted wall time of the call now, first pass (inf: unknown)
+    worst_seconds: float  # ... now, if the rounding loop escalates all the way (inf: unknown)
+    warm_seconds: float = math.inf  # ... with the coefficient table already built here
+    warm_worst_seconds: float = math.inf
+
+    @property
+    def cost(self) -> float:
+        """The expected time in seconds (kept under the old name)."""
+        return self.seconds
+
+    def fits_inline(self, budget: float, worst_limit: float) -> bool:
+        """May this run on the loop as things are?  (see Computer._may_inline)"""
+        return self.seconds <= budget and self.worst_seconds <= worst_limit
+
+    def fits_inline_warm(self, budget: float, worst_limit: float) -> bool:
+        """Would it, once this process holds its coefficient table?"""
+        return self.warm_seconds <= budget and self.warm_worst_seconds <= worst_limit
 
 
 def prepare(function: str, x: str, digits_text: str | None, max_digits: int) -> Job:
@@ -73,10 +144,43 @@ def prepare(function: str, x: str, digits_text: str | None, max_digits: int) -> 
     except (TypeError, ValueError) as exc:
         kind = "unprocessable" if "out of range" in str(exc) else "bad_request"
         raise ComputeError(kind, str(exc)) from None
-    return Job(function, x.strip(), digits, (function, value, digits), estimate_cost(value, digits))
+    x = x.strip()
+    return Job(function, x, digits, (function, value, digits), *predict(function, x, value, digits))
 
 
-def estimate_cost(value: Fraction | tuple, digits: int) -> float:
+def predict(function: str, x: str, value: Fraction | tuple, digits: int) -> tuple[float, float, float, float]:
+    """Seconds of function(x, digits) in this process: (now, worst now, warm, worst warm); inf when unknown.
+
+    From ``numerics.estimate``: "now" is ``seconds`` (the first pass, with the
+    coefficient table as it is now); "worst now" is ``worst_seconds`` with the
+    first pass's table priced as it is now rather than cold (worst -
+    cold_seconds + seconds): a table this process holds is not rebuilt; the
+    warm pair assumes the table is held.  The parsed value is passed for a
+    real x (already parsed here); a complex x is passed as its text.
+    Anything the model cannot price - it raises, or returns NaN - is unknown,
+    and unknown goes to the pool.
+    """
+    unknown = (math.inf,) * 4
+    estimate = getattr(numerics, "estimate", None)
+    if estimate is None:  # older numerics: the old cost model, a*limbs
+        cost = _fallback_cost(value, digits) * _FALLBACK_SECONDS_PER_UNIT
+        return cost, cost, cost, cost
+    try:
+        e = estimate(function, value if isinstance(value, Fraction) else x, digits)
+        seconds, warm, cold, worst = float(e.seconds), float(e.warm_seconds), float(e.cold_seconds), float(e.worst_seconds)
+    except numerics.PoleError as exc:
+        raise ComputeError("unprocessable", str(exc)) from None
+    except (TypeError, ValueError, ArithmeticError, AttributeError):
+        return unknown  # uncertain: the pool's run() gives the definitive answer
+    except Exception:  # a bug in the model must not cost the request; the pool is always safe
+        log.exception("numerics.estimate(%r, %.40r, %d) failed", function, x, digits)
+        return unknown
+    if not all(t >= 0 for t in (seconds, warm, cold, worst)):  # NaN or negative: not a prediction
+        return unknown
+    return seconds, max(worst - cold + seconds, seconds), warm, max(worst - cold + warm, warm)
+
+
+def _fallback_cost(value: Fraction | tuple, digits: int) -> float:
     parts = value if isinstance(value, tuple) else (value,)
     magnitude = max(abs(p.numerator).bit_length() - p.denominator.bit_length() for p in parts)
     bits = digits * 3.33 + 40 + max(0, magnitude) + (max(0, magnitude) and math.log2(magnitude + 1) * 4)
@@ -91,10 +195,10 @@ def run(job_function: str, x: str, digits: int) -> dict:
         return FUNCTIONS[job_function](x, digits=digits).as_dict()
     except numerics.PoleError as exc:
         raise ComputeError("unprocessable", str(exc)) from None
+    except _UNDECIDED as exc:  # the rounding loop reached its ceiling: ours to fix, not the client's
+        raise ComputeError("internal", str(exc)) from None
     except (TypeError, ValueError) as exc:
         raise ComputeError("bad_request", str(exc)) from None
-    except ArithmeticError as exc:  # pragma: no cover - Ziv gave up: no known input does this
-        raise ComputeError("internal", str(exc)) from None
 
 
 def run_method(function: str, x: str, max_a: int, a: int) -> dict:
@@ -119,44 +223,220 @@ def execute(args: tuple) -> dict:
     return run(*args)
 
 
-class LRUCache:
-    """A bounded LRU with hit/miss counters.
+# --- the inline watchdog --------------------------------------------------------
+class _Overrun(BaseException):
+    """Raised by SIGALRM inside an inline computation that outran its watchdog."""
 
-    Two live in a server: values, keyed by (function, exact x, digits) and by
-    the request's own text ("0.1" and "0.10" share one computation); and
-    replies, the encoded reply keyed by the request exactly as received
-    (dialect included), the fast path for repeated requests: a hit skips
-    parsing x, the value cache and encoding.  Only successful computations
-    are stored.  The reply cache is given the value cache as ``counters``:
-    its hits count as cache hits, and its misses are counted once, by the
-    value cache that is asked next.
+
+_MAIN_THREAD = threading.main_thread().ident
+
+
+class _Watch:
+    armed = False
+    late = False  # our timer fired but its handler has not run yet: swallow the next alarm
+    previous = None  # the SIGALRM handler ours replaced; alarms not ours are passed to it
+
+
+def _on_alarm(signum, frame) -> None:
+    if _Watch.armed:
+        _Watch.armed = False
+        raise _Overrun
+    if _Watch.late:
+        _Watch.late = False
+        return
+    previous = _Watch.previous
+    if callable(previous):
+        previous(signum, frame)
+
+
+def watched(fn, args: tuple, limit: float):
+    """fn(*args), or raise _Overrun once `limit` seconds of wall time pass (main thread only).
+
+    Off the main thread signals cannot reach us: fn runs unwatched.  Our
+    SIGALRM handler stays installed once set (re-installing costs 3.5 µs a
+    call; setitimer 1 µs); it passes alarms that are not ours to the handler
+    it replaced, and a timer someone else had running is re-armed afterwards.
     """
+    if threading.get_ident() != _MAIN_THREAD or not limit > 0 or math.isinf(limit):
+        return fn(*args)
+    if signal.getsignal(signal.SIGALRM) is not _on_alarm:
+        _Watch.previous = signal.signal(signal.SIGALRM, _on_alarm)
+    other, _ = signal.setitimer(signal.ITIMER_REAL, limit)
+    started = time.monotonic() if other else 0.0
+    _Watch.armed = True
+    try:
+        return fn(*args)
+    finally:
+        # An alarm landing here raises _Overrun out of this block: still right,
+        # the caller then treats the call as overrun (its timer has fired).
+        remaining = signal.setitimer(signal.ITIMER_REAL, 0)[0]
+        _Watch.late = _Watch.armed and remaining == 0  # fired, handler still to run: it must not reach `previous`
+        _Watch.armed = False
+        if other:
+            signal.setitimer(signal.ITIMER_REAL, max(1e-6, other - (time.monotonic() - started)))
 
-    def __init__(self, size: int, counters: LRUCache | None = None) -> None:
+
+class _RecentKeys:
+    """A bounded set of key hashes (oldest forgotten first): inputs known to outrun the budget."""
+
+    def __init__(self, size: int) -> None:
         self.size = size
-        self._data: OrderedDict = OrderedDict()
-        self.hits = 0
-        self.misses = 0
-        self._counters = counters or self
-        self._count_misses = counters is None
+        self._hashes: dict[int, None] = {}
 
-    def get(self, key):
-        entry = self._data.get(key)
-        if entry is None:
-            if self._count_misses:
-                self.misses += 1
-            return None
-        self._counters.hits += 1
-        self._data.move_to_end(key)
-        return entry
+    def add(self, key) -> None:
+        h = hash(key)
+        self._hashes.pop(h, None)
+        self._hashes[h] = None
+        if len(self._hashes) > self.size:
+            del self._hashes[next(iter(self._hashes))]
 
-    def put(self, key, value) -> None:
-        if self.size <= 0:
+    def __contains__(self, key) -> bool:
+        return hash(key) in self._hashes
+
+
+def _with_x(outcome: dict, x: str) -> dict:
+    """The outcome as this request spelled x ("0.10" shares 0.1's computation)."""
+    return outcome if outcome["x"] == x else {**outcome, "x": x}
+
+
+# --- the road from a request to a number ------------------------------------------
+class Computer:
+    """Dispatch for one server: caches, shared jobs, inline (watched) or pooled work."""
+
+    def __init__(self, server) -> None:
+        config = server.config
+        self.server = server
+        self.cache = server.cache
+        self.pool = server.pool
+        self.max_digits = config.max_digits
+        self.budget = config.inline_budget
+        self.timeout = config.compute_timeout
+        self.watchdog = max(WATCHDOG_MIN, WATCHDOG_FACTOR * self.budget) if self.pool is not None else self.timeout
+        self.cooldown_until = 0.0
+        self.next_warm_up = 0.0
+        self.overran = _RecentKeys(OVERRUN_MEMORY)
+        self.stats = {"inline": 0, "pooled": 0, "shared": 0, "overruns": 0, "warm_ups": 0}
+
+    # --- values --------------------------------------------------------------
+    def compute(self, slot, function: str, x: str, digits: str | None, reply) -> None:
+        """reply(outcome | ComputeError) exactly once, now or later; slot.job is set while pooled."""
+        cache = self.cache
+        # The request exactly as received is a cache key of its own: a repeated
+        # request is answered without parsing.  The exact value is the second
+        # key, so "0.1" and "0.10" still share one computation.
+        raw_key = (function, x, digits)
+        cached = cache.get(raw_key)
+        if cached is not None:
+            reply(cached)
             return
-        self._data[key] = value
-        self._data.move_to_end(key)
-        while len(self._data) > self.size:
-            self._data.popitem(last=False)
+        try:
+            job = prepare(function, x, digits, self.max_digits)
+        except ComputeError as exc:
+            reply(exc)
+            return
+        cached = cache.get(job.key)
+        if cached is not None:
+            outcome = _with_x(cached, job.x)
+            cache.put(raw_key, outcome)
+            reply(outcome)
+            return
 
-    def __len__(self) -> int:
-        return len(self._data)
+        def done(outcome) -> None:
+            if not isinstance(outcome, ComputeError):
+                outcome = _with_x(outcome, job.x)
+                cache.put(job.key, outcome)
+                cache.put(raw_key, outcome)
+            reply(outcome)
+
+        pool = self.pool
+        if pool is None:
+            self._compute_without_pool(job, done)
+            return
+        if job.key not in pool.inflight and self._may_inline(job):
+            try:
+                outcome = watched(run, (function, job.x, job.digits), self.watchdog)
+            except ComputeError as exc:
+                outcome = exc
+            except _Overrun:
+                outcome = None
+                self._overran(job)
+            if outcome is not None:
+                self.stats["inline"] += 1
+                done(outcome)
+                return
+        self._submit(slot, (function, job.x, job.digits), done, job.key)
+
+    def _may_inline(self, job: Job) -> bool:
+        """Run this on the loop?
+
+        Inline work must be expected to take at most the budget (its first
+        pass) and, should the rounding loop escalate all the way to its
+        ceiling (odds ~2^-16 a pass; the numerics plan a known boundary
+        case's climb into the first estimate), at most the watchdog's period,
+        so that even then it ends before the watchdog cuts it.  The literal
+        "worst case under the budget" would send even gamma(0.5, 100) to the
+        pool (worst ~7 ms warm: every escalation pass is priced with a cold
+        table).  What the worst-case test catches is the hostile class:
+        inputs of many bits (long x, x near 10^-10000) whose ceilings are
+        seconds to minutes away.  Then: not in the cool-down after an
+        overrun, and not a key that overran before.
+        """
+        if self.cooldown_until and time.monotonic() < self.cooldown_until:
+            return False
+        if job.fits_inline(self.budget, self.watchdog):
+            return job.key not in self.overran
+        if job.seconds <= COLD_INLINE_MAX and job.fits_inline_warm(self.budget, self.watchdog) and time.monotonic() >= self.next_warm_up:
+            # Cheap once its coefficient table is built here, which only an inline run does:
+            # build it now, at most one such run per WARM_UP_INTERVAL.
+            if job.key in self.overran:
+                return False
+            self.next_warm_up = time.monotonic() + WARM_UP_INTERVAL
+            self.stats["warm_ups"] += 1
+            return True
+        return False
+
+    def _overran(self, job: Job) -> None:
+        self.stats["overruns"] += 1
+        self.overran.add(job.key)
+        self.cooldown_until = time.monotonic() + OVERRUN_COOLDOWN
+        log.info("inline %s(%.40s, %d) outran the %.0f ms watchdog (predicted %.3g ms, worst %.3g ms); sent to the pool",
+                 job.function, job.x, job.digits, self.watchdog * 1e3, job.seconds * 1e3, job.worst_seconds * 1e3)
+
+    def _compute_without_pool(self, job: Job, done) -> None:
+        if math.isfinite(job.seconds) and job.seconds > self.timeout:
+            done(ComputeError("timeout", f"computation would take longer than {self.timeout:g} s (predicted {job.seconds:.3g} s)"))
+            return
+        try:
+            outcome = watched(run, (job.function, job.x, job.digits), self.timeout)
+        except ComputeError as exc:
+            outcome = exc
+        except _Overrun:
+            self.stats["overruns"] += 1
+            outcome = ComputeError("timeout", f"computation took longer than {self.timeout:g} s")
+        self.stats["inline"] += 1
+        done(outcome)
+
+    def _submit(self, slot, args: tuple, done, key) -> None:
+        pool = self.pool
+        shared = key in pool.inflight
+        try:
+            slot.job = pool.submit(args, done, key=key)
+        except Overloaded as exc:
+            done(ComputeError("overloaded", f"server overloaded: {exc}"))
+            return
+        self.stats["shared" if shared else "pooled"] += 1
+
+    # --- the method pictures --------------------------------------------------------
+    def compute_method(self, slot, function: str, x: str, max_a: int, a: int, reply) -> None:
+        """The method pictures' data: in the pool (up to ~0.3 s of work), or inline (watched) without one."""
+        args = ("method", function, x, max_a, a)
+        if self.pool is None:
+            try:
+                outcome = watched(execute, (args,), self.timeout)
+            except ComputeError as exc:
+                outcome = exc
+            except _Overrun:
+                outcome = ComputeError("timeout", f"computation took longer than {self.timeout:g} s")
+            reply(outcome)
+            return
+        self._submit(slot, args, reply, args)
