@@ -59,6 +59,7 @@ class Timer:
 class EventLoop:
     def __init__(self) -> None:
         self.selector = selectors.DefaultSelector()
+        self._callbacks: dict[int, list] = {}  # fd -> the selector key's data, [reader, writer]
         self._timers: list[Timer] = []
         self._cancelled_timers = 0
         self._seq = 0
@@ -74,24 +75,26 @@ class EventLoop:
 
     # --- file descriptors -------------------------------------------------
     def _update(self, sock, index: int, callback: Callable | None) -> None:
-        try:
-            key = self.selector.get_key(sock)
-        except KeyError:
-            key = None
-        if key is None:
+        # Our own fd -> [reader, writer] map: selector.get_key() raises KeyError, with the socket's
+        # repr() formatted in, for every unregistered socket (microseconds per pause/resume of reading).
+        fd = sock.fileno()
+        data = self._callbacks.get(fd)
+        if data is None:
             if callback is None:
                 return
             data = [None, None]
             data[index] = callback
             self.selector.register(sock, READ if index == 0 else WRITE, data)
+            self._callbacks[fd] = data
             return
-        data = key.data
+        before = (READ if data[0] else 0) | (WRITE if data[1] else 0)
         data[index] = callback
         mask = (READ if data[0] else 0) | (WRITE if data[1] else 0)
         if mask:
-            if mask != key.events:
+            if mask != before:
                 self.selector.modify(sock, mask, data)
         else:
+            del self._callbacks[fd]
             self.selector.unregister(sock)
 
     def add_reader(self, sock, callback: Callable) -> None:
@@ -109,9 +112,10 @@ class EventLoop:
     def forget(self, sock) -> None:
         """Unregister a socket entirely (before closing it)."""
         try:
-            self.selector.unregister(sock)
+            key = self.selector.unregister(sock)
         except (KeyError, ValueError):
-            pass
+            return
+        self._callbacks.pop(key.fd, None)
 
     # --- timers and callbacks ---------------------------------------------
     def call_later(self, delay: float, fn: Callable, *args) -> Timer:

@@ -1,24 +1,34 @@
 """One client connection: bytes in, requests out, replies back in request order.
 
 Theory of operation:
-- The dialect is chosen from the first line: an HTTP/1.x request line means
-  HTTP, anything else is the Redis dialect (RESP multibulk or inline, which
-  may mix, as in Redis).  Until that line is complete we only buffer (<= 64 KiB).
-- Every parsed request gets a ``Slot`` at the back of ``self.slots``; replies
-  may complete out of order (a pooled computation finishes after a cheap
-  one), but only the completed slots at the *front* are written, so replies
-  leave in request order (pipelining).
-- Writes: try to send at once; keep the rest; the loop watches for
-  writability only while output is pending.  At most ``WRITE_CHUNK`` bytes
-  per writable event, so one fat reply cannot starve other clients.
-- Backpressure: while the unsent output exceeds ``HIGH_WATER`` or
-  ``MAX_IN_FLIGHT`` requests are unanswered, we stop reading (the kernel's
-  buffers and TCP flow control then hold the client back) and resume below
-  ``LOW_WATER``.  So a client that pipelines a million requests and never
-  reads costs bounded memory.
-- Timers: an idle timeout from the last byte received, and a deadline for
-  finishing a request once its first byte arrives (a byte-a-second client
-  cannot hold a slot).  Both are checked lazily from one timer each.
+- Input (framing.py): the dialect is chosen from the first line; received
+  bytes stay raw and are parsed a slice at a time, only as requests are
+  needed, so a paused connection holds one read of bytes, not a backlog of
+  parsed requests.
+- Requests get slots in a ``ReplyOrder`` (ordering.py): replies leave in
+  request order.  Replies go to an ``OutputBuffer`` (output.py); inside a
+  batch of requests they are only queued, and sent once at the end.
+- Turns: one readable event handles at most ``TURN_SECONDS`` of requests or
+  ``TURN_BYTES`` of replies; the rest waits in the server's ``TurnQueue``
+  (turns.py), served a few milliseconds per loop iteration.  A connection
+  that needed more than a turn is handled only there for ``GREEDY_SECONDS``;
+  so a hundred deep pipelines cannot keep a light client waiting.
+- Backpressure, checked per reply: "pending" is the output not yet sent plus
+  replies held behind an unfinished one.  Above ``output_high_water`` (or
+  with ``MAX_IN_FLIGHT`` requests unanswered) we stop parsing and reading,
+  and resume below a quarter of it.  Past the hard output limit, or the soft
+  one for ``output_soft_seconds``, the connection is closed (Redis's
+  client-output-buffer-limit).  So a client that pipelines forever and never
+  reads costs about the high-water mark, not its whole backlog.
+- Timers (deadlines.py): an idle timeout from the last byte received, and a
+  request deadline (``--request-timeout``) from the first byte of a request
+  to its last.  A completed request resets it: the partial request left at
+  the end of a read starts its own clock then.  While we hold a client back,
+  its clock stops.
+- Shutdown (drain.py): read only what had arrived when the signal came (and
+  the rest of a request in progress), answer it all with the usual
+  backpressure, then close.  ``abort`` (the drain deadline) answers whatever
+  is left with an error reply, never a silent close.
 - ``close()`` is idempotent: it unregisters, closes, cancels timers and drops
   pending pool work (whose results are then discarded).
 """
@@ -28,38 +38,39 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
-from collections import deque
 from itertools import count
 
-from ..protocol import HttpRequestParser, ProtocolError, RedisRequestParser, closing_error, is_http_start
+from ..protocol import ProtocolError, RedisRequestParser, closing_error
+from .deadlines import ConnectionDeadlines
+from .drain import ConnectionDrain
 from ..protocol.redis import DEFAULT_LIMITS
 # Imported now, not on first use: once file descriptors run out, a lazy import cannot open its file.
 from .commands import handle_http, handle_redis, internal_error_reply
+from .framing import FEED_SIZE, RequestReader
+from .ordering import ReplyOrder, Slot
+from .output import RETRY, OutputBuffer, OutputLimits
 
 log = logging.getLogger("spouge.connection")
 
-READ_SIZE = 256 * 1024
-WRITE_CHUNK = 256 * 1024
-HIGH_WATER = 1024 * 1024  # as Redis's client-output-buffer soft limits go, generous for our reply sizes
-LOW_WATER = 256 * 1024
+#: Bytes per recv().  Redis reads 16 KiB (PROTO_IOBUF_LEN); 64 KiB keeps a pipelining client's syscalls few
+#: while a paused connection's raw backlog stays small.
+READ_SIZE = 64 * 1024
 MAX_IN_FLIGHT = 1024  # unanswered pipelined requests before we stop reading
-FIRST_LINE_MAX = 64 * 1024
+#: One connection's turn: after this long, or this many bytes of replies, the others get theirs
+#: (Redis caps a turn's writes at NET_MAX_WRITES_PER_EVENT = 64 KiB; CPU time we cap too: a turn of
+#: pipelined page requests is mostly building replies).
+TURN_SECONDS = 0.0002
+TURN_BYTES = 64 * 1024
+#: A connection that needed more than a turn is "greedy" for this long: its reads are handled in the turn
+#: queue (a few ms of it per loop iteration), so light clients, handled as soon as read, never wait long.
+GREEDY_SECONDS = 0.1
 
 _ids = count(1)
 
 
-class Slot:
-    __slots__ = ("data", "started", "command", "job", "close_after")
+class Connection(ConnectionDeadlines, ConnectionDrain):
+    """A client connection (its clocks in deadlines.py, its shutdown in drain.py)."""
 
-    def __init__(self, command: str, started: float) -> None:
-        self.data: bytes | None = None
-        self.started = started
-        self.command = command
-        self.job = None  # a pool job to cancel if the client goes away
-        self.close_after = False
-
-
-class Connection:
     def __init__(self, server, sock: socket.socket, addr) -> None:
         self.server = server
         self.loop = server.loop
@@ -71,32 +82,42 @@ class Connection:
         self.authenticated = server.password is None
         self.tls = isinstance(sock, ssl.SSLSocket)
         self.handshaking = self.tls
-        self.parser: RedisRequestParser | HttpRequestParser | None = None
+        self.reader = RequestReader()
         self.handler = None
-        self.first = bytearray()
-        self.slots: deque[Slot] = deque()
-        self.out: deque[memoryview] = deque()
-        self.out_bytes = 0
+        config = server.config
+        self.order = ReplyOrder()
+        self.output = OutputBuffer(sock)
+        self.limits = OutputLimits(config.output_hard_limit, config.output_soft_limit, config.output_soft_seconds)
+        self.limit_floor = self.limits.floor  # below it no limit can be broken: one comparison per reply
+        self.high_water = config.output_high_water
+        self.low_water = config.output_high_water // 4
         self.reading = False
-        self.paused = False
+        self.writing = False
+        self.paused = False  # held back by backpressure: neither parsing nor reading
+        self.yielding = False  # turn over, more to do: nothing is parsed or read until its next turn
+        self.greedy_until = 0.0  # until then, what it sends is handled in the turn queue, not when read
         self.closed = False
         self.closing = False  # no more requests: close once replies are flushed
-        self.batching = False  # inside process(): replies are flushed once at the end, one send()
-        self.http = False
+        self.input_done = False  # no more reading (EOF, or drained): answer what is buffered, then close
+        self.drain_budget: int | None = None  # while the server drains: bytes still to read
+        self.batching = False  # inside process(): replies are queued, and sent once at the end
         now = self.loop.time()
         self.last_activity = now
         self.request_started: float | None = None
-        self.idle_timer = self.loop.call_later(server.config.idle_timeout, self._check_idle)
+        self.idle_timer = self.loop.call_later(config.idle_timeout, self._check_idle)
         self.deadline_timer = None
+        self.soft_timer = None
         if self.handshaking:  # a stalled handshake is bound by the request deadline
             self._arm_deadline()
         self._resume_reading()
 
     # --- reading -------------------------------------------------------------
     def _resume_reading(self) -> None:
-        if not self.reading and not self.closed and not self.closing:
+        if not self.reading and not self.closed and not self.closing and not self.input_done:
             self.reading = True
             self.loop.add_reader(self.sock, self.on_readable)
+            if self.tls and not self.handshaking and self.sock.pending():
+                self.loop.call_soon(self.on_readable)  # decrypted bytes select() cannot see
 
     def _pause_reading(self) -> None:
         if self.reading:
@@ -119,287 +140,298 @@ class Connection:
         self.handshaking = False
         self.request_started = None
         self.loop.remove_writer(self.sock)
+        if self.drain_budget is not None:  # the server began draining mid-handshake: nothing was asked
+            self.close()
+            return
         if self.sock.pending():
             self.loop.call_soon(self.on_readable)
 
+    @property
+    def http(self) -> bool:
+        return self.reader.http
+
     def on_authenticated(self) -> None:
-        if isinstance(self.parser, RedisRequestParser):
-            self.parser.limits = DEFAULT_LIMITS
+        if isinstance(self.reader.parser, RedisRequestParser):
+            self.reader.parser.limits = DEFAULT_LIMITS
 
     def on_readable(self, _sock=None) -> None:
-        if self.closed:
+        if self.closed or not self.reading or self.yielding:
             return
         if self.handshaking:
             self._handshake()
             return
+        budget = self.drain_budget
         try:
-            data = self.sock.recv(READ_SIZE)
-        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            data = self.sock.recv(READ_SIZE if budget is None or budget <= 0 else min(READ_SIZE, budget))
+        except RETRY:
+            if budget is not None:  # draining, and nothing more has arrived
+                self._end_drain_input()
             return
         except OSError:
             self.close()
             return
         if not data:  # the peer is done sending: answer what we have, then close
-            self._pause_reading()
-            self.closing = True
+            self._stop_input()
             self._maybe_finish()
             return
         self.last_activity = self.loop.time()
-        self.feed(data)
+        if budget is not None:
+            self.drain_budget = budget - len(data)
+        try:
+            self.feed(data)
+        except Exception:  # a bug costs this connection, not a client left hanging
+            log.exception("connection %d failed; closing it", self.id)
+            self.close()
+            return
         if self.tls and not self.closed and self.reading and self.sock.pending():
             self.loop.call_soon(self.on_readable)  # decrypted bytes select() cannot see
 
     def feed(self, data: bytes) -> None:
-        if self.parser is None:
-            self.first += data
-            newline = self.first.find(b"\n")
-            if newline < 0:
-                if len(self.first) > FIRST_LINE_MAX:
-                    self.protocol_error(ProtocolError("Protocol error: too big inline request", 431))
-                else:
-                    self._arm_deadline()
+        reader = self.reader
+        if reader.parser is not None:
+            try:
+                if reader.raw or len(data) > FEED_SIZE:
+                    reader.receive(data)
+                else:  # RequestReader.receive's common case, inline
+                    reader.parser.feed(data)
+            except ProtocolError as exc:
+                self.protocol_error(exc)
                 return
-            self._choose_dialect(bytes(self.first[:newline]))
-            data, self.first = bytes(self.first), bytearray()
-        try:
-            self.parser.feed(data)
-        except ProtocolError as exc:
-            self.protocol_error(exc)
-            return
-        self.process()
-
-    def _choose_dialect(self, first_line: bytes) -> None:
-        if is_http_start(first_line):
-            self.http = True
-            self.parser = HttpRequestParser()
-            self.handler = handle_http
         else:
             limits = DEFAULT_LIMITS if self.server.authenticated(self) else self.server.unauthenticated_limits
-            self.parser = RedisRequestParser(limits)
-            self.handler = handle_redis
+            try:
+                known = reader.receive_first(data, limits)
+            except ProtocolError as exc:
+                self.protocol_error(exc)
+                return
+            if not known:
+                self._arm_deadline()
+                return
+            self.handler = handle_http if reader.http else handle_redis
+        if self.greedy_until > self.last_activity:  # it had more than a turn's work lately: the turn queue serves it
+            self._end_turn()
+        else:
+            self.process()
+
+    def _stop_input(self) -> None:
+        self.input_done = True
+        self._pause_reading()
+
+    # --- requests ------------------------------------------------------------
+    def pending_output(self) -> int:
+        return self.output.bytes + self.order.held
+
+    def _may_resume(self) -> bool:
+        return self.output.bytes + self.order.held < self.low_water and len(self.order.slots) < MAX_IN_FLIGHT // 2
 
     def process(self) -> None:
-        """Handle every complete request buffered, as far as backpressure allows."""
-        parser, handler, server = self.parser, self.handler, self.server
+        """One turn: handle the complete requests buffered, as far as backpressure and the turn allow; send the replies."""
         self.batching = True
         try:
-            self._process_requests(parser, handler, server)
+            completed = self._process_requests()
         finally:
             self.batching = False
         if self.closed:
             return
-        if self.slots and self.slots[0].data is not None:
-            self._flush_slots()
+        slots = self.order.slots
+        if slots and slots[0].data is not None and not (self.yielding and self.order.held < TURN_BYTES):
+            self._take_ready()  # sent at once if the socket has room (a short turn's replies wait for the next)
+        if self.output.bytes or self.writing:
+            self._send()
         if self.closed:
             return
-        if parser.pending_bytes:
-            self._arm_deadline()
-        else:
+        if self.paused and self._may_resume():  # the socket took it all: go on, in the next turn
+            self.paused = False
+            self._end_turn()
+        held = self.paused or self.yielding  # the server, not the client, is the holdup
+        # the request deadline runs from a request's first byte to its last, and only while the client is the holdup
+        reader = self.reader
+        if held or self.closing or not (reader.raw or reader.parser.pending_bytes):  # (RequestReader.mid_request)
             self.request_started = None
+        elif completed or self.request_started is None:
+            # a request completed in this read, so the partial one after it began in this read
+            self.request_started = None
+            self._arm_deadline()
+        if self.drain_budget is not None and self.drain_budget <= 0 and not held:
+            self._end_drain_input()
+        if not held:
+            if not self.reading:
+                self._resume_reading()
+            elif self.tls and self.sock.pending():
+                self.loop.call_soon(self.on_readable)  # decrypted bytes select() cannot see
+        if self.closing or self.input_done:
+            self._maybe_finish()
 
-    def _process_requests(self, parser, handler, server) -> None:
-        while not self.closing and not self.closed:
-            if len(self.slots) >= MAX_IN_FLIGHT or self.out_bytes > HIGH_WATER:
-                self._pause_reading()
+    def _end_turn(self) -> None:
+        """This connection has had its share of the loop: carry on in the turn queue (turns.py); reads wait till then."""
+        self.greedy_until = self.loop.time() + GREEDY_SECONDS
+        if not self.yielding:  # reading stays registered (a turn is short), but on_readable waits for it
+            self.yielding = True
+            self.server.turns.add(self)
+
+    def take_turn(self) -> None:
+        self.yielding = False
+        if not self.closed and not self.paused:
+            self.process()
+
+    def _process_requests(self) -> bool:
+        """Parse and dispatch until the input runs out, backpressure says stop, or the turn is over;
+        True if any request completed.
+
+        The hot loop of the server: per request, one look at the backpressure
+        bounds (so they hold per reply) and at the turn's time and bytes, the
+        parser, a slot, the handler."""
+        reader, handler, server, order, output = self.reader, self.handler, self.server, self.order, self.output
+        parser, slots, now, high_water = reader.parser, order.slots, self.loop.time, self.high_water
+        turn_end = now() + TURN_SECONDS
+        turn_bytes = output.bytes + order.held + TURN_BYTES
+        completed = False
+        request, reader.stashed = reader.stashed, None  # the request a turn ended before
+        while not self.closing:
+            pending = output.bytes + order.held
+            if len(slots) >= MAX_IN_FLIGHT or pending > high_water:
+                reader.stashed = request
                 self.paused = True
+                self._pause_reading()
                 break
-            try:
-                request = parser.next_request()
-            except ProtocolError as exc:
-                self.protocol_error(exc)
-                return
             if request is None:
+                try:
+                    request = parser.next_request()
+                    if request is None:
+                        if reader.raw and reader.refill():
+                            continue
+                        break
+                except ProtocolError as exc:
+                    self.protocol_error(exc)
+                    break
+            started = now()
+            if completed and (pending > turn_bytes or started > turn_end):  # the turn is over, and there is more
+                reader.stashed = request
+                self._end_turn()
                 break
-            slot = Slot(request.label, self.loop.time())
-            self.slots.append(slot)
+            completed = True
+            slot = Slot(request.label, started)
+            slots.append(slot)
             try:
                 handler(server, self, slot, request)
             except Exception:  # a bug must cost one error reply, not a silent connection
                 log.exception("request %r on connection %d failed", slot.command, self.id)
                 self.complete(slot, internal_error_reply(self.http, request), "500")
-
-    # --- timers ----------------------------------------------------------------
-    def _arm_deadline(self) -> None:
-        if self.request_started is None:
-            self.request_started = self.loop.time()
-            if self.deadline_timer is None:
-                self.deadline_timer = self.loop.call_later(self.server.config.request_timeout, self._check_deadline)
-
-    def _check_deadline(self) -> None:
-        self.deadline_timer = None
-        if self.closed or self.request_started is None:
-            return
-        if self.handshaking:  # bound by the same deadline; nothing to answer over a half-made TLS session
-            remaining = self.request_started + self.server.config.request_timeout - self.loop.time()
-            if remaining > 0:
-                self.deadline_timer = self.loop.call_later(remaining, self._check_deadline)
-            else:
-                self.close()
-            return
-        remaining = self.request_started + self.server.config.request_timeout - self.loop.time()
-        if remaining > 0:
-            self.deadline_timer = self.loop.call_later(remaining, self._check_deadline)
-            return
-        self.protocol_error(ProtocolError("request timeout: the request was not completed in time", http_status=408))
-
-    def _check_idle(self) -> None:
-        self.idle_timer = None
-        if self.closed:
-            return
-        timeout = self.server.config.idle_timeout
-        remaining = self.last_activity + timeout - self.loop.time()
-        if remaining > 0 or self.slots or self.request_started is not None:  # mid-request: the deadline governs
-            self.idle_timer = self.loop.call_later(max(remaining, 1.0), self._check_idle)
-            return
-        log.debug("closing idle connection %d", self.id)
-        self.close()
+            request = None
+            if self.closed:
+                break
+        return completed
 
     # --- replies -----------------------------------------------------------------
     def close_after_reply(self, slot: Slot) -> None:
         slot.close_after = True
 
     def complete(self, slot: Slot, data: bytes, status: str) -> None:
-        """Fill a slot with its reply; write every completed slot at the front."""
+        """Fill a slot with its reply and check the output limits; outside a batch, send what is ready."""
         if self.closed or slot.data is not None:
             return
-        slot.data = data
-        slot.job = None
         self.server.metrics.observe(slot.command, status, self.loop.time() - slot.started)
-        if not self.batching and self.slots and self.slots[0] is slot:
-            self._flush_slots()
-
-    def _flush_slots(self) -> None:
-        slots = self.slots
-        chunks = []
-        while slots and slots[0].data is not None:
-            slot = slots.popleft()
-            chunks.append(slot.data)
-            if slot.close_after:
-                self.closing = True
-                self._pause_reading()
-                for rest in slots:  # requests after QUIT / Connection: close are not answered
-                    if rest.job is not None:
-                        rest.job.cancel()
-                slots.clear()
-                break
-        if chunks:
-            self.write(b"".join(chunks) if len(chunks) > 1 else chunks[0])
-        if self.paused and len(slots) < MAX_IN_FLIGHT // 2 and self.out_bytes < LOW_WATER:
-            self._unpause()
-        self._maybe_finish()
-
-    def write(self, data: bytes) -> None:
-        if self.closed:
+        slot.data = data  # ReplyOrder.fill, inline: this runs once per request
+        slot.job = None
+        order = self.order
+        order.held += len(data)
+        if self.output.bytes + order.held > self.limit_floor and self._over_limit():
             return
-        if not self.out:
-            try:
-                sent = self.sock.send(data)
-            except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
-                sent = 0
-            except OSError:
+        if not self.batching and order.slots[0] is slot:
+            self._take_ready()
+            if not self.closed:
+                self._send()
+            if not self.closed:
+                self._after_output()
+
+    def _take_ready(self) -> None:
+        """Move the completed replies at the front to the output, in order (sent at once if the socket has room)."""
+        order = self.order
+        slots = order.slots
+        if len(slots) == 1 and not slots[0].close_after:  # the common case, one reply: ReplyOrder.pop_ready, inline
+            data = slots.popleft().data
+            order.held -= len(data)
+            if not self.output.write(data):
+                self.close()
+            return
+        replies, size, last = order.pop_ready()
+        if not self.output.write_many(replies, size):
+            self.close()
+            return
+        if last:  # requests after QUIT / Connection: close are not answered
+            self.closing = True
+            self._pause_reading()
+            self.order.cancel_all()
+
+    def _send(self) -> None:
+        """Offer the socket up to one write's worth; watch for writability only while output is pending."""
+        output = self.output
+        if output.bytes and not self.handshaking:
+            if not output.send():
                 self.close()
                 return
-            if sent == len(data):
-                return
-            data = memoryview(data)[sent:]
-            self.loop.add_writer(self.sock, self.on_writable)
-        else:
-            data = memoryview(data)
-        self.out.append(data)
-        self.out_bytes += len(data)
-        if self.out_bytes > HIGH_WATER:
-            self._pause_reading()
-            self.paused = True
+            limits = self.limits
+            if limits.soft_since is not None and self.pending_output() <= limits.soft:
+                limits.soft_since = None  # back under the soft limit: its clock starts again next time
+        if output.bytes:
+            if not self.writing:
+                self.writing = True
+                self.loop.add_writer(self.sock, self.on_writable)
+        elif self.writing:
+            self.writing = False
+            self.loop.remove_writer(self.sock)
 
     def on_writable(self, _sock=None) -> None:
-        if self.closed:
-            return
-        if self.handshaking:
-            self._handshake()
-            return
-        budget = WRITE_CHUNK
-        out = self.out
-        while out and budget > 0:
-            chunk = out[0]
-            try:
-                sent = self.sock.send(chunk[:budget])
-            except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
-                break
-            except OSError:
-                self.close()
+        try:
+            if self.closed:
                 return
-            budget -= sent
-            self.out_bytes -= sent
-            if sent == len(chunk):
-                out.popleft()
-            else:
-                out[0] = chunk[sent:]
-                break
-        if not out:
-            self.loop.remove_writer(self.sock)
-            self._maybe_finish()
-        if self.paused and not self.closed and self.out_bytes < LOW_WATER and len(self.slots) < MAX_IN_FLIGHT // 2:
-            self._unpause()
+            if self.handshaking:
+                self._handshake()
+                return
+            self._send()
+            if not self.closed:
+                self._after_output()
+        except Exception:  # a bug costs this connection, not a client left hanging
+            log.exception("connection %d failed; closing it", self.id)
+            self.close()
 
-    def _unpause(self) -> None:
-        self.paused = False
-        self.process()  # requests already buffered come first
-        if not self.paused and not self.closed:
-            self._resume_reading()
+    def _after_output(self) -> None:
+        if self.paused and self._may_resume():
+            self.paused = False
+            self._end_turn()  # requests already buffered come first, in the turn queue
+        else:
+            self._maybe_finish()
 
     def _maybe_finish(self) -> None:
-        if self.closing and not self.slots and not self.out and not self.closed:
+        if self.closed or self.order or self.output.bytes:
+            return
+        if self.closing or (self.input_done and not self.paused and not self.yielding):
             self.close()
 
     # --- errors and closing ------------------------------------------------------
     def protocol_error(self, exc: ProtocolError) -> None:
         """Answer a framing error once, then close (after earlier replies are flushed)."""
         self.server.metrics.protocol_errors += 1
-        http = self.http or (self.parser is None and is_http_start(bytes(self.first)))
-        data = closing_error(http, exc.http_status, exc.message)
-        if self.parser is None:
-            self.parser = RedisRequestParser()  # so that process() has something inert to ask
+        data = closing_error(self.reader.looks_http(), exc.http_status, exc.message)
+        self.reader.discard()
         self.request_started = None
-        slot = Slot("protocol_error", self.loop.time())
+        slot = self.order.add("protocol_error", self.loop.time())
         slot.close_after = True
-        self.slots.append(slot)
         self.closing = True
         self._pause_reading()
         self.complete(slot, data, "protocol_error")
-
-    def drain(self) -> None:
-        """Shutdown: read what has arrived, answer it, then close."""
-        if self.closed:
-            return
-        for _ in range(64):
-            if self.closed or not self.reading:
-                break
-            try:
-                data = self.sock.recv(READ_SIZE)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
-                self.close()
-                return
-            if not data:
-                break
-            self.feed(data)
-        self._pause_reading()
-        self.closing = True
-        self._maybe_finish()
 
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
+        self.reading = self.writing = False
         self.loop.forget(self.sock)
         self.loop.cancel(self.idle_timer)
         self.loop.cancel(self.deadline_timer)
-        for slot in self.slots:
-            if slot.job is not None:
-                slot.job.cancel()
-        self.slots.clear()
-        self.out.clear()
+        self.loop.cancel(self.soft_timer)
+        self.order.cancel_all()
+        self.output.clear()
         try:
             self.sock.close()
         except OSError:
