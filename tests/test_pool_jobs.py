@@ -155,7 +155,10 @@ def test_cancels_racing_with_completion_never_hit_the_next_job(loop, make_pool):
     pool = make_pool()
     rng = random.Random(10)
     for i in range(60):
-        waiter = pool.submit(("gamma", f"{i}.5", rng.choice([16, 100, 300, 600])), lambda outcome: None, key=("race", i))
+        # quick jobs (done before the cancel) and slow ones (a new coefficient table each: tens of ms, cancelled
+        # mid-run); the C core computes 16-600 digits in microseconds, so slow must mean a cold high precision
+        digits = rng.choice([16, 100, 2000 + 10 * i])
+        waiter = pool.submit(("gamma", f"{i}.5", digits), lambda outcome: None, key=("race", i))
         spin(loop, lambda: pool.busy == 1)
         time.sleep(rng.uniform(0, 0.004))  # sometimes before, sometimes after the worker's answer
         waiter.cancel()
