@@ -5,7 +5,7 @@
 Like bench/engine.py: every (implementation, x, digits) runs in a fresh process,
 so the first call is cold (import not timed) and the warm figure is the median
 of repeated calls after it.  Implementations:
-  c       the C pass wired as proposed for functions.py (tests/core_wiring.py)
+  c       spouge.gamma with the C core (as shipped)
   python  spouge.gamma with SPOUGE_PURE=1 (the current Python path)
   mpmath, mpfr (gmpy2.gamma), arb (python-flint arb.gamma): x given as a decimal
           string at their working precision (digits*log2(10) + 8 bits).
@@ -22,14 +22,12 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TESTS = os.path.join(HERE, "..", "tests")
 
 XS = ["31.41592653589793", "0.5", "100.5", "1000000.25", "0.12345678901234567891", "1234567890.1234567891"]
 
 SETUP = {
-    "c": f"import sys\nsys.path.insert(0, {TESTS!r})\nimport core_wiring\n"
-         "from spouge.numerics import corebridge\nassert corebridge.available, corebridge.description\n"
-         "call = lambda: core_wiring.gamma(X, D)",
+    "c": "import spouge\nfrom spouge.numerics import corebridge\nassert corebridge.available, corebridge.description\n"
+         "call = lambda: spouge.gamma(X, D)",
     "python": "import spouge\ncall = lambda: spouge.gamma(X, D)",
     "mpmath": "import mpmath\nmpmath.mp.dps = D\nxv = mpmath.mpf(X)\ncall = lambda: mpmath.gamma(xv)",
     "mpfr": "import gmpy2\ngmpy2.get_context().precision = int(D * 3.3219280948873626) + 8\nxv = gmpy2.mpfr(X)\ncall = lambda: gmpy2.gamma(xv)",
@@ -79,7 +77,6 @@ def main() -> None:
     import gmpy2
     import mpmath
 
-    sys.path.insert(0, TESTS)
     from spouge.numerics import corebridge
 
     print(f"# {platform.node()} · {platform.machine()} · {platform.python_implementation()} {platform.python_version()} · core {corebridge.description}")

@@ -1,8 +1,9 @@
 """The C core (spouge._core via numerics.corebridge) against the pure-Python core (issue 11, item 1/3).
 
-Both cores must decide the same digits: the Python functions (spouge.gamma,
-factorial, lgamma) run the unchanged Python engine; tests/core_wiring.py is
-the proposed functions.py patch with the C pass routed in.  Also checked:
+Both cores must decide the same digits: spouge.gamma, factorial and lgamma as
+shipped (the C pass routed in) against the same functions with the C pass
+switched off in this process (``pure``: no first pass in C, corebridge.handles
+answering no), which is the unchanged Python engine.  Also checked:
 the coefficient integers are identical, choose_a agrees, the ball of ln z!
 from C overlaps Python's with the same radius, bad arguments raise Python
 errors (never crash), and the module coexists with python-flint's bundled
@@ -11,17 +12,19 @@ FLINT in one process (python-flint is imported here too).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import subprocess
 import sys
+import types
 from fractions import Fraction
 
 import pytest
 from flint import arb, ctx, fmpz
 
 import spouge
-from spouge.numerics import coefficients, corebridge, engine, precision
+from spouge.numerics import coefficients, corebridge, engine, functions, precision
 from spouge.numerics.arguments import parse_real
 
 pytestmark = pytest.mark.skipif(
@@ -30,8 +33,31 @@ pytestmark = pytest.mark.skipif(
     "`apt-get install libgmp-dev libflint-dev libflint-arb-dev`",
 )
 
-if corebridge.available:
-    import core_wiring as wired
+@contextlib.contextmanager
+def _python_core():
+    """The shipped functions with every C pass switched off: the pure-Python engine, in this process."""
+    def forbidden(*args, **keywords):
+        raise AssertionError("a C pass ran on the pure-Python path")
+
+    saved = functions._c_first, corebridge.handles, corebridge.gamma_pass, corebridge.lgamma_pass
+    functions._c_first, corebridge.handles = None, lambda q, bits: False
+    corebridge.gamma_pass = corebridge.lgamma_pass = forbidden
+    try:
+        yield
+    finally:
+        functions._c_first, corebridge.handles, corebridge.gamma_pass, corebridge.lgamma_pass = saved
+
+
+def _on_python_core(fn):
+    def call(*args, **keywords):
+        with _python_core():
+            return fn(*args, **keywords)
+
+    call.__name__ = fn.__name__
+    return call
+
+
+pure = types.SimpleNamespace(**{name: _on_python_core(getattr(spouge, name)) for name in ("gamma", "factorial", "lgamma")})
 
 
 def _random_decimal(rng: random.Random) -> str:
@@ -52,7 +78,7 @@ def _is_pole(text: str, shift: int) -> bool:
     return x.denominator == 1 and x <= 0
 
 
-def _same(fn_py, fn_c, text: str, digits: int) -> None:
+def _same(fn_py, fn_c, text: str, digits: int) -> None:  # fn_py: pure.*, fn_c: spouge.* as shipped
     try:
         want = str(fn_py(text, digits))
     except ValueError as exc:
@@ -100,19 +126,19 @@ def test_random_inputs_same_digits():
         digits = rng.choice([rng.randint(1, 20), rng.randint(1, 60), rng.randint(1, 300)])
         which = i % 3
         if which == 0 and not _is_pole(text, 0):
-            _same(spouge.gamma, wired.gamma, text, digits)
+            _same(pure.gamma, spouge.gamma, text, digits)
         elif which == 1 and not _is_pole(text, 1):
-            _same(spouge.factorial, wired.factorial, text, digits)
+            _same(pure.factorial, spouge.factorial, text, digits)
         elif which == 2 and not _is_pole(text, 0):
-            _same(spouge.lgamma, wired.lgamma, text, digits)
+            _same(pure.lgamma, spouge.lgamma, text, digits)
 
 
 def test_hard_cases_same_digits():
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
     import hard_cases
 
-    fns = {"gamma": (spouge.gamma, wired.gamma), "factorial": (spouge.factorial, wired.factorial),
-           "lgamma": (spouge.lgamma, wired.lgamma)}
+    fns = {"gamma": (pure.gamma, spouge.gamma), "factorial": (pure.factorial, spouge.factorial),
+           "lgamma": (pure.lgamma, spouge.lgamma)}
     done = 0
     for _group, fn, x, digits in hard_cases.cases("small"):
         if fn not in fns or not isinstance(x, str) or x.rstrip("jJ") != x:
@@ -128,23 +154,23 @@ def test_hard_cases_same_digits():
     ("0.0000000000000000000000000000000000001", 12), ("170.6243769563027", 16), ("-170.5", 25),
 ])
 def test_edges_same_digits(text, digits):
-    _same(spouge.gamma, wired.gamma, text, digits)
-    _same(spouge.lgamma, wired.lgamma, text, digits)
-    _same(spouge.factorial, wired.factorial, text, digits)
+    _same(pure.gamma, spouge.gamma, text, digits)
+    _same(pure.lgamma, spouge.lgamma, text, digits)
+    _same(pure.factorial, spouge.factorial, text, digits)
 
 
 def test_ties_and_powers_of_ten_go_back_to_python():
     # factorial(m) exactly at a tie or a power of ten: no ball decides; the exact product does
     for m, digits in [(0, 1), (1, 3), (2, 1), (3, 1), (4, 1), (5, 2), (5, 1), (10, 2), (7, 1), (25, 25)]:
-        assert str(wired.factorial(m, digits)) == str(spouge.factorial(m, digits))
-        assert str(wired.factorial(str(m), digits)) == str(spouge.factorial(str(m), digits))
+        assert str(spouge.factorial(m, digits)) == str(pure.factorial(m, digits))
+        assert str(spouge.factorial(str(m), digits)) == str(pure.factorial(str(m), digits))
 
 
 def test_long_denominators_take_the_python_pass():
     x = "0." + "3" * 400
     assert not corebridge.handles(parse_real(x).denominator, precision.target_bits(10))
     assert corebridge.gamma_first(x, 10, 0) is None
-    _same(spouge.gamma, wired.gamma, x, 10)
+    _same(pure.gamma, spouge.gamma, x, 10)
 
 
 def test_first_pass_matches_plan():
@@ -339,5 +365,5 @@ def test_streamed_tables_give_the_same_digits():
 ])
 def test_long_decimals_two_limb_denominators(text, digits):
     """Denominators q >= 2^64 (more than 19 decimal places): the two-limb kernel and its limits."""
-    _same(spouge.gamma, wired.gamma, text, digits)
-    _same(spouge.lgamma, wired.lgamma, text, digits)
+    _same(pure.gamma, spouge.gamma, text, digits)
+    _same(pure.lgamma, spouge.lgamma, text, digits)
