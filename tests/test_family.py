@@ -92,6 +92,9 @@ def test_exact_integer_binomials():
     assert spouge.binomial(5, 7).mantissa == 0 and spouge.binomial(5, -1).mantissa == 0
     assert int(spouge.binomial(-4, 3, digits=10)) == -20  # (-1)^k C(k-n-1, k)
     assert int(spouge.binomial(-9, -149, digits=20)) == math.comb(148, 8)  # the limit for negative n and k
+    lower, upper = spouge.binomial(-4, 3, digits=1, rounding="enclosure")  # -20 exactly, at 1 digit: -2e1 both ways
+    assert lower.rounding == "down" and upper.rounding == "up" and lower == upper == -20
+    assert spouge.binomial(-7, 3, digits=1, rounding="down") == -90 and spouge.binomial(-7, 3, digits=1, rounding="up") == -80
     for mode in spouge.MODES:  # 2 ties at 1 digit: 25 -> 2e1 (even) nearest
         assert str(spouge.binomial(25, 1, digits=1, rounding=mode)) == {
             "nearest": "2e+1", "down": "2e+1", "zero": "2e+1", "up": "3e+1", "away": "3e+1"}[mode]

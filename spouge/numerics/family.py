@@ -166,10 +166,7 @@ def binomial(n, k, digits: int = 16, *, rounding: str = "nearest", bits: int | N
         if kk < 0:
             if _is_int(vn) and vn < 0 and kk <= vn:  # the limit: C(n, k) = (-1)^(n-k) C(-k-1, -n-1)
                 sign = -1 if (int(vn) - kk) % 2 else 1
-                mirrored = {"down": "up", "up": "down"}.get(mode, mode) if sign < 0 else mode
-                positive = binomial(-kk - 1, -int(vn) - 1, digits if radix == 10 else 16, rounding=mirrored,
-                                    bits=digits if radix == 2 else None)
-                return _signed(positive, sign, "binomial", text)
+                return _signed_binomial(-kk - 1, -int(vn) - 1, sign, text, digits, mode, radix)
             return _zero("binomial", text, digits, mode, radix)
         if _is_int(vn) and vn >= 0:
             if kk > vn:
@@ -180,10 +177,7 @@ def binomial(n, k, digits: int = 16, *, rounding: str = "nearest", bits: int | N
             return _from_rational("binomial", text, falling / int(product_range(1, kk + 1)), digits, mode, radix)
         if _is_int(vn) and vn < 0:  # C(n, k) = (-1)^k C(k-n-1, k)
             sign = -1 if kk % 2 else 1
-            mirrored = {"down": "up", "up": "down"}.get(mode, mode) if sign < 0 else mode  # -round_up(v) = round_down(-v)
-            positive = binomial(-vn + kk - 1, kk, digits if radix == 10 else 16, rounding=mirrored,
-                                bits=digits if radix == 2 else None)
-            return _signed(positive, sign, "binomial", text)
+            return _signed_binomial(-vn + kk - 1, kk, sign, text, digits, mode, radix)
     if _is_pole(vn + 1):
         raise PoleError(f"binomial({_short(text)}): Γ(n+1) is infinite at a negative integer n with non-integer k")
     if _is_pole(vk + 1) or _is_pole(vn - vk + 1):
@@ -193,10 +187,12 @@ def binomial(n, k, digits: int = 16, *, rounding: str = "nearest", bits: int | N
     return _log_space("binomial", text, digits, mode, radix, terms, sign)
 
 
-def _signed(result: SpougeResult, sign: int, name: str, text: str) -> SpougeResult:
-    """result (of |V|, rounded in the mirrored mode when sign < 0) as the result for sign * |V|."""
-    return SpougeResult(name, text, result.digits, sign * result.mantissa, result.exponent, result.a, result.error_bound,
-                        result.precision, result.radix, result.rounding, result.exact, None)
+def _signed_binomial(n, k, sign: int, text: str, digits: int, mode: str, radix: int) -> SpougeResult:
+    """sign * C(n, k) (C(n, k) > 0) in `mode`: a negative value rounds |V| the mirrored way (-up(v) = down(-v))."""
+    mirrored = {"down": "up", "up": "down"}.get(mode, mode) if sign < 0 else mode
+    positive = binomial(n, k, digits if radix == 10 else 16, rounding=mirrored, bits=digits if radix == 2 else None)
+    return SpougeResult("binomial", text, positive.digits, sign * positive.mantissa, positive.exponent, positive.a,
+                        positive.error_bound, positive.precision, positive.radix, mode, positive.exact, None)
 
 
 @enclosing
