@@ -96,3 +96,15 @@ def test_12000_spellings_of_one_stay_within_the_cache_memory_setting():
     # Unbounded (by count only), these spellings held ~200 MB (the issue measured 431 MB); the caches may
     # hold 4 MB, and the rest is the allocator's slack.
     assert grown_mb < 40, grown_mb
+
+
+def test_reply_cache_hits_count_on_the_value_cache_even_while_it_is_empty():
+    """An empty LRUCache is falsy (len 0): it must still be the counter holder it was given (issue 13)."""
+    values = LRUCache(10, max_bytes=10_000)
+    replies = LRUCache(10, counters=values)
+    assert len(values) == 0
+    replies.put("k", b"+v\r\n")
+    assert replies.get("k") == b"+v\r\n" and replies.get("k") == b"+v\r\n"
+    assert values.hits == 2 and replies.hits == 0
+    assert replies.get("missing") is None
+    assert values.misses == 0  # the cache asked next counts misses
