@@ -99,6 +99,12 @@ class OptionalBuildExt(build_ext):
             self._skip(f"{type(exc).__name__}: {exc}")
 
     def build_extension(self, ext: Extension) -> None:
+        if ext.name == "spouge.protocol._fastresp":  # no libraries: plain C and Python.h
+            try:
+                super().build_extension(ext)
+            except Exception as exc:
+                print(f"spouge: RESP fast path not built ({exc}); using its Python fallback", file=sys.stderr, flush=True)
+            return
         include_dirs, library_dirs = _dirs("SPOUGE_CORE_INCLUDE_DIRS"), _dirs("SPOUGE_CORE_LIBRARY_DIRS")
         try:
             libs = self._probe(include_dirs, library_dirs)
@@ -129,7 +135,13 @@ setup(
             sources=["spouge/numerics/_core.c"],
             extra_compile_args=["-O2", "-std=c11"],
             optional=True,
-        )
+        ),
+        Extension(  # the pipelined RESP fast path (protocol/fastpath.py has a Python fallback)
+            "spouge.protocol._fastresp",
+            sources=["spouge/protocol/_fastresp.c"],
+            extra_compile_args=["-O2", "-std=c11"],
+            optional=True,
+        ),
     ],
     cmdclass={"build_ext": OptionalBuildExt},
 )
