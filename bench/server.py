@@ -239,7 +239,74 @@ def section_core(quick: bool) -> None:
     print()
 
 
-SECTIONS = {"resp": section_resp, "http": section_http, "threads": section_threads, "idle": section_idle, "heavy": section_heavy, "core": section_core}
+MIXED_LUA = """
+local n = 0
+setup = function(thread) n = n + 1; thread:set("id", n) end
+init = function(args) math.randomseed(os.time() * 1000 + id) end
+request = function()
+  if math.random() < 0.1 then  -- a new 100-digit value: a computation
+    return wrk.format(nil, "/v1/gamma?x=0." .. math.random(1, 2147483647) .. math.random(1, 2147483647) .. "&digits=100")
+  end
+  return wrk.format(nil, "/v1/factorial?x=20")  -- cached
+end
+"""
+
+
+def wrk_script(port: int, script: str, connections: int, seconds: int) -> tuple[float, str]:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    try:
+        out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", f.name,
+                              f"http://127.0.0.1:{port}/"], capture_output=True, text=True, timeout=seconds + 60).stdout
+    finally:
+        os.unlink(f.name)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+(\S+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return rps, (p99.group(1) if p99 else "?") + (f" ({non2xx.group(1)} non-2xx)" if non2xx else "")
+
+
+def section_mixed(quick: bool) -> None:
+    """90% cached requests, 10% new 100-digit values (issue 15): req/s and p99, with --workers 1 and 2."""
+    seconds = 5 if quick else 10
+    print(f"### Mixed load: 90% `/v1/factorial?x=20` (cached), 10% `/v1/gamma?x=0.<random>&digits=100` (new), "
+          f"`wrk -t1 -c50 -d{seconds}s` with a Lua script\n")
+    print("| server | requests/s | p99 latency |")
+    print("|---|---|---|")
+    for workers in ("1", "2"):
+        s = spouge("--workers", workers)
+        rps, lat = wrk_script(s.port, MIXED_LUA, 50, seconds)
+        print(f"| spouge --workers {workers} | {rps:,.0f} | {lat} |", flush=True)
+        s.stop()
+    print()
+
+
+def section_workers(quick: bool) -> None:
+    """--workers 2 against --workers 1 on the same machine (issue 15: >= 1.7x), alternating, three runs each."""
+    n = 100000 if quick else 300000
+    seconds = 5 if quick else 10
+    rows = {"RESP P=1": [], "RESP P=16": [], "HTTP": []}
+    for _ in range(3):
+        for workers in ("1", "2"):
+            s = spouge("--workers", workers)
+            rows["RESP P=1"].append((workers, redis_benchmark(s.port, 1, "FACTORIAL", "20", requests=n)))
+            rows["RESP P=16"].append((workers, redis_benchmark(s.port, 16, "FACTORIAL", "20", requests=n)))
+            rows["HTTP"].append((workers, wrk(s.port, "/v1/factorial?x=20", 50, seconds)[0]))
+            s.stop()
+    print("### `--workers 2` against `--workers 1` (medians of 3 alternating runs; redis-benchmark -c 50, wrk -t1 -c50)\n")
+    print("| load | 1 worker | 2 workers | ratio | target |")
+    print("|---|---|---|---|---|")
+    for name, samples in rows.items():
+        one = statistics.median(v for w, v in samples if w == "1")
+        two = statistics.median(v for w, v in samples if w == "2")
+        print(f"| {name} | {one:,.0f}/s | {two:,.0f}/s | {two / one:.2f}× | ≥ 1.7× |", flush=True)
+    print()
+
+
+SECTIONS = {"resp": section_resp, "http": section_http, "threads": section_threads, "idle": section_idle, "heavy": section_heavy, "core": section_core,
+            "mixed": section_mixed, "workers": section_workers}
 
 
 def main() -> None:
