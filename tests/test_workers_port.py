@@ -137,3 +137,37 @@ def test_ctrl_c_to_the_process_group_drains_once():
             assert read_reply(s, 10, until_close=True) == b"$5\r\nhello\r\n"
         assert server.proc.wait(20) == 0
         assert subprocess.run(["pgrep", "-g", str(server.proc.pid)], capture_output=True).returncode == 1  # no worker left
+
+
+def _connection_pids(port: int, count: int) -> list[int]:
+    """Open `count` connections at once (a burst, as a benchmark's clients arrive), then ask each its worker."""
+    import socket as _socket
+
+    socks = [_socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
+    try:
+        time.sleep(0.3)  # every worker has had its chance to accept
+        pids = []
+        for s in socks:
+            s.sendall(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")
+            data = b""
+            while b"process_id:" not in data or not data.endswith(b"\r\n"):
+                chunk = s.recv(65536)
+                assert chunk
+                data += chunk
+            pids.append(int(data.split(b"process_id:")[1].split(b"\r\n")[0]))
+        return pids
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_a_burst_of_connections_is_shared_by_the_workers():
+    """One socket for all workers: the first to wake must not take the whole burst (issue 15, --workers 2)."""
+    with spouge_server("--workers", "2", "--jobs", "0") as server:
+        deadline = time.monotonic() + 20
+        while len({_pid_of_answering_worker(server.port) for _ in range(8)}) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)  # both workers up
+        for burst in (40, 41):
+            pids = _connection_pids(server.port, burst)
+            counts = sorted(pids.count(p) for p in set(pids))
+            assert len(counts) == 2 and counts[0] >= burst // 2 - 4, counts

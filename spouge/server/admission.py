@@ -19,15 +19,26 @@ Theory of operation:
   bytes; past that they are closed at once.
 - ``stop()`` (shutdown) closes the listener: new connections are refused by
   the kernel while the old ones are answered.
+- With ``--workers`` all processes accept on one socket, and the one that
+  wakes first would take a whole burst of connections (50 clients arriving
+  together all landed on one worker: ``--workers 2`` gave 0.75x of one).  So
+  the workers share their connection counts (``AcceptBalance``, a page of
+  shared memory made by the supervisor before it forks) and one that holds
+  more than ``BALANCE_SLACK`` over the least-loaded live worker stops accepting
+  for ``BALANCE_DEFER`` seconds, leaving the backlog to the others.  A worker
+  whose heartbeat is older than ``BALANCE_STALE`` (dead, or stuck) is not
+  counted, so nobody defers to it.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+import mmap
 import os
 import resource
 import socket
+import struct
 import time
 
 from ..protocol import closing_error, is_http_start
@@ -38,6 +49,44 @@ ACCEPT_BATCH = 1000  # as Redis (MAX_ACCEPTS_PER_CALL): under load, a backlog of
 EMFILE_BACKOFF = 0.1
 MAX_REJECTING = 64
 REJECT_WAIT = 1.0
+BALANCE_SLACK = 1
+BALANCE_DEFER = 0.002
+BALANCE_STALE = 0.5
+BALANCE_PUBLISH = 0.05
+
+
+class AcceptBalance:
+    """Connection counts of the --workers processes, in shared memory: (connections, heartbeat) per worker."""
+
+    _SLOT = struct.Struct("qd")
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.memory = mmap.mmap(-1, self._SLOT.size * workers)  # anonymous and shared: inherited by fork
+        self.index: int | None = None
+
+    def attach(self, index: int) -> AcceptBalance:
+        """In a worker (after fork): this process is worker `index`."""
+        self.index = index
+        self.publish(0)
+        return self
+
+    def publish(self, connections: int) -> None:
+        self._SLOT.pack_into(self.memory, self.index * self._SLOT.size, connections, time.monotonic())
+
+    def should_defer(self, mine: int) -> bool:
+        """Does another live worker hold fewer connections than mine - BALANCE_SLACK?"""
+        now = time.monotonic()
+        for i in range(self.workers):
+            if i != self.index:
+                count, beat = self._SLOT.unpack_from(self.memory, i * self._SLOT.size)
+                if now - beat < BALANCE_STALE and count < mine - BALANCE_SLACK:
+                    return True
+        return False
+
+
+#: Set in a --workers process before its Server starts (server/cli.py); None in a single process.
+balance: AcceptBalance | None = None
 
 
 def raise_fd_limit(config) -> None:
@@ -73,12 +122,27 @@ class Admission:
         self.stopped = False
         self._reserve_fd: int | None = os.open(os.devnull, os.O_RDONLY)
         self._fd_warning_due = 0.0
+        self.balance = balance
         listener.setblocking(False)
         self.loop.add_reader(listener, self._on_acceptable)
+        if self.balance is not None:
+            self._publish()
+
+    def _publish(self) -> None:
+        """The heartbeat: this worker's connection count, every BALANCE_PUBLISH seconds while it accepts."""
+        if self.stopped:
+            return
+        self.balance.publish(len(self.server.connections))
+        self.loop.call_later(BALANCE_PUBLISH, self._publish)
 
     def _on_acceptable(self, listener: socket.socket) -> None:
         server = self.server
+        balance = self.balance
         for _ in range(ACCEPT_BATCH):
+            if balance is not None and balance.should_defer(len(server.connections)):
+                self.loop.remove_reader(listener)  # the others take the backlog; look again shortly
+                self.loop.call_later(BALANCE_DEFER, self._resume_accepting)
+                return
             try:
                 sock, addr = listener.accept()
             except (BlockingIOError, InterruptedError):
@@ -109,6 +173,8 @@ class Admission:
                     sock.close()
                     continue
             server.add_connection(sock, addr)
+            if balance is not None:
+                balance.publish(len(server.connections))
 
     def _refuse_with_reserve(self, listener: socket.socket) -> bool:
         """EMFILE: spend the reserve descriptor to accept, refuse and close one connection."""
@@ -177,6 +243,8 @@ class Admission:
         if self.stopped:
             return
         self.stopped = True
+        if self.balance is not None:  # draining: nobody should wait for this worker to take connections
+            self.balance.publish(2**62)
         self.loop.forget(self.listener)
         try:
             self.listener.close()

@@ -21,6 +21,7 @@ import tempfile
 import time
 
 from . import metrics
+from . import admission
 from .admission import listen
 from .app import Config, Server
 
@@ -182,6 +183,8 @@ def _supervise(config: Config, workers: int) -> int:
     metrics_dir = tempfile.mkdtemp(prefix="spouge-metrics-")
     supervisor = os.getpid()
     children: dict[int, float] = {}  # pid -> start (monotonic)
+    balance = admission.AcceptBalance(workers)  # shared connection counts, so accepts spread over the workers
+    slots: dict[int, int] = {}  # pid -> its index in balance (a replacement takes the dead one's)
     state = {"stopping": False, "status": 0}
     stop_signals = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 
@@ -191,6 +194,7 @@ def _supervise(config: Config, workers: int) -> int:
         try:
             if state["stopping"]:
                 return
+            index = min(set(range(workers)) - set(slots.values()))
             pid = os.fork()
             if pid == 0:
                 code = 1
@@ -199,12 +203,14 @@ def _supervise(config: Config, workers: int) -> int:
                         signal.signal(signum, signal.SIG_DFL)
                     signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
                     metrics.enable_multiprocess(metrics_dir)
+                    admission.balance = balance.attach(index)
                     code = _serve(config, listener, supervisor)
                 except BaseException:
                     log.exception("worker failed")
                 finally:
                     os._exit(code)
             children[pid] = time.monotonic()
+            slots[pid] = index
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
 
@@ -230,6 +236,7 @@ def _supervise(config: Config, workers: int) -> int:
         while children:
             pid, wait_status = os.waitpid(-1, 0)
             started = children.pop(pid, None)
+            slots.pop(pid, None)
             if started is None:
                 continue
             metrics.mark_worker_dead(metrics_dir, pid)
