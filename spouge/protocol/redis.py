@@ -39,6 +39,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from . import fastpath
 from .errors import ProtocolError
 
 
@@ -116,6 +117,14 @@ class RedisRequestParser:
         # Only the unparsed tail is copied; after next_request() returned None it is under 32 bytes.
         self._buf = self._buf[self._pos :] + data if self._pos < len(self._buf) else bytes(data)
         self._pos = 0
+
+    def take_known(self, table: dict, limit: int) -> list:
+        """Between requests: the table's values for the consecutive complete frames found in it (consumed);
+        [] otherwise.  The fast path of server/fastreplies.py; everything else stays for next_request."""
+        if self._args is not None or self._line is not None or self._pos >= len(self._buf):
+            return []
+        self._pos, values = fastpath.scan(self._buf, self._pos, table, limit)
+        return values
 
     def next_request(self) -> Command | None:
         """The next complete request, None if more bytes are needed, or ProtocolError."""

@@ -32,6 +32,7 @@ from ..protocol.redis import UNAUTHENTICATED_LIMITS, DEFAULT_LIMITS
 from . import compute as compute_mod
 from .admission import Admission, listen, raise_fd_limit
 from .compute import LRUCache
+from .fastreplies import FastReplies
 from .connection import Connection
 from .drain import Shutdown
 from .metrics import Metrics
@@ -76,6 +77,7 @@ class Server:
         self.metrics = Metrics()
         self.cache = LRUCache(config.cache_size, max_bytes=config.cache_memory)  # values
         self.replies = LRUCache(config.cache_size, counters=self.cache)  # encoded replies
+        self.fast = FastReplies()  # exact request frames -> replies: the pipelined fast path
         self.connections: set[Connection] = set()
         self.turns = TurnQueue(self.loop)  # connections with more work than one turn
         self.exit_code = 0
@@ -189,7 +191,8 @@ class Server:
             "# Stats", f"total_connections_received:{self.metrics.connections_total}",
             f"total_commands_processed:{self.metrics.total_requests}", f"protocol_errors:{self.metrics.protocol_errors}", "",
             "# Cache", f"cache_entries:{len(self.cache)}", f"cache_size:{self.config.cache_size}",
-            f"cache_hits:{self.cache.hits}", f"cache_misses:{self.cache.misses}", "",
+            f"cache_hits:{self.cache.hits}", f"cache_misses:{self.cache.misses}",
+            f"frame_cache_hits:{self.fast.hits}", f"frame_cache_bytes:{self.fast.bytes}", "",
             "# Pool", f"pool_workers:{g['spouge_pool_workers'][1]}", f"pool_busy:{g['spouge_pool_busy_workers'][1]}",
             f"pool_queue:{g['spouge_pool_queue_length'][1]}",
             f"pool_completed:{pool.stats['completed'] if pool else 0}", f"pool_timeouts:{pool.stats['timeouts'] if pool else 0}",

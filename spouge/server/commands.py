@@ -81,6 +81,7 @@ def _compute_command(function: str):
         key = (function, args, conn.protocol)
         cached = server.replies.get(key)
         if cached is not None:
+            server.fast.remember(conn.protocol, slot.command, args, cached)
             conn.complete(slot, cached, "ok")
             return
         try:
@@ -94,6 +95,7 @@ def _compute_command(function: str):
             data, status = _resp_outcome(outcome)
             if status == "ok":
                 server.replies.put(key, data)
+                server.fast.remember(conn.protocol, slot.command, args, data)
             conn.complete(slot, data, status)
 
         server.compute(slot, function, x, digits, reply)

@@ -56,6 +56,7 @@ log = logging.getLogger("spouge.connection")
 #: while a paused connection's raw backlog stays small.
 READ_SIZE = 64 * 1024
 MAX_IN_FLIGHT = 1024  # unanswered pipelined requests before we stop reading
+FAST_BATCH = 256  # known frames answered per scan (fastreplies.py), then the limits are looked at again
 #: One connection's turn: after this long, or this many bytes of replies, the others get theirs
 #: (Redis caps a turn's writes at NET_MAX_WRITES_PER_EVENT = 64 KiB; CPU time we cap too: a turn of
 #: pipelined page requests is mostly building replies).
@@ -287,6 +288,10 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
         turn_bytes = output.bytes + order.held + TURN_BYTES
         completed = False
         request, reader.stashed = reader.stashed, None  # the request a turn ended before
+        # Frames answered before, byte for byte (fastreplies.py): only where the full path would answer
+        # them the same way at once - an authenticated RESP connection outside a transaction.
+        known = (server.fast.tables.get(self.protocol)
+                 if self.authenticated and not reader.http and not getattr(self, "transaction", None) else None)
         while not self.closing:
             pending = output.bytes + order.held
             if len(slots) >= MAX_IN_FLIGHT or pending > high_water:
@@ -294,6 +299,26 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
                 self.paused = True
                 self._pause_reading()
                 break
+            if request is None and known and slots and slots[0].data is not None:
+                self._take_ready()  # what the full path answered goes out first, in order
+                if self.closed:
+                    break
+            if request is None and known and not slots:
+                values = parser.take_known(known, FAST_BATCH)
+                if values:
+                    completed = True
+                    server.fast.hits += len(values)
+                    server.metrics.observe_batch(values)
+                    data = values[0][0] if len(values) == 1 else b"".join([v[0] for v in values])
+                    if not output.write(data):
+                        self.close()
+                        break
+                    if output.bytes > self.limit_floor and self._over_limit():
+                        break
+                    if output.bytes > turn_bytes or now() > turn_end:
+                        self._end_turn()
+                        break
+                    continue
             if request is None:
                 try:
                     request = parser.next_request()
