@@ -315,8 +315,8 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
                         break
                     if output.bytes > self.limit_floor and self._over_limit():
                         break
-                    if output.bytes > turn_bytes or now() > turn_end:
-                        self._end_turn()
+                    if (output.bytes > turn_bytes or now() > turn_end) and (parser.pending_bytes or reader.raw):
+                        self._end_turn()  # the turn is over, and there is more
                         break
                     continue
             if request is None:
