@@ -42,7 +42,7 @@ WRITE = selectors.EVENT_WRITE
 
 
 class Timer:
-    __slots__ = ("when", "fn", "args", "cancelled", "seq")
+    __slots__ = ("args", "cancelled", "fn", "seq", "when")
 
     def __init__(self, when: float, seq: int, fn: Callable, args: tuple) -> None:
         self.when, self.seq, self.fn, self.args = when, seq, fn, args
@@ -195,11 +195,11 @@ class EventLoop:
         else:
             timeout = None
         for key, mask in self.selector.select(timeout):  # 1. poll
-            reader, writer = key.data
+            reader = key.data[0]
             if mask & READ and reader is not None:  # 2. I/O callbacks
                 self._run(reader, (key.fileobj,))
-            if mask & WRITE and key.data[1] is not None:
-                self._run(key.data[1], (key.fileobj,))
+            if mask & WRITE and (writer := key.data[1]) is not None:  # re-read: the reader may have replaced it
+                self._run(writer, (key.fileobj,))
         now = self.time()
         while timers and timers[0].when <= now:  # 3. expired timers
             timer = heapq.heappop(timers)

@@ -31,8 +31,16 @@ from .arguments import parse_number, parse_real
 from .coefficients import product_range
 from .engine import log_factorial_complex
 from .functions import (
-    PoleError, SpougeResult, _digits_for_plan, _exact_text, _ln_abs_gamma, _precision_args, _short, _undecided,
-    bound_text, enclosing,
+    PoleError,
+    SpougeResult,
+    _digits_for_plan,
+    _exact_text,
+    _ln_abs_gamma,
+    _precision_args,
+    _short,
+    _undecided,
+    bound_text,
+    enclosing,
 )
 from .precision import magnitude_bits, next_bits, plan
 from .result import ComplexSpougeResult, int_text
@@ -91,7 +99,8 @@ def _log_space(name: str, text: str, digits: int, mode: str, radix: int, terms: 
     p = plan("gamma", parts[:1], _digits_for_plan(digits, radix))
     extra = max(magnitude_bits(x) for x in parts) + 2
     bits = p.bits + 2 * len(terms).bit_length()
-    ceiling = max(p.max_bits, 2 * bits + 2 * max(max(abs(x.numerator).bit_length(), x.denominator.bit_length()) for x in parts) + 256)
+    input_bits = max(max(abs(x.numerator).bit_length(), x.denominator.bit_length()) for x in parts)
+    ceiling = max(p.max_bits, 2 * bits + 2 * input_bits + 256)
     while True:
         total, a_max, bound = None, 0, 0.0
         for x, c in terms:
@@ -103,7 +112,8 @@ def _log_space(name: str, text: str, digits: int, mode: str, radix: int, terms: 
             decided = round_from_log(total, digits, mode, sign, radix)
         if decided is not None:
             n, e = decided
-            return SpougeResult(name, text, digits, sign * n, e, a_max, bound_text(bound), bits + extra, radix, mode, False, None)
+            return SpougeResult(name, text, digits, sign * n, e, a_max, bound_text(bound), bits + extra, radix, mode,
+                                False, None)
         following = next_bits(bits, None, ceiling)
         if following is None:
             raise _undecided(name, text, digits, bits)
@@ -142,7 +152,8 @@ def beta(a, b, digits: int = 16, *, rounding: str = "nearest", bits: int | None 
             denominator = _rising_exact(x, int(m))
             if denominator == 0:
                 raise PoleError(f"beta({_short(text)}): B has a pole there (x (x+1) ... (x+m-1) = 0)")
-            return _from_rational("beta", text, Fraction(int(product_range(1, int(m)))) / denominator, digits, mode, radix)
+            return _from_rational("beta", text, Fraction(int(product_range(1, int(m)))) / denominator, digits, mode,
+                                  radix)
     if _is_pole(va) or _is_pole(vb):
         raise PoleError(f"beta({_short(text)}): B has a pole there (Γ of an argument is infinite)")
     if _is_pole(s):
@@ -334,7 +345,8 @@ def _loggamma_complex(re: Fraction, im: Fraction, text: str, digits: int) -> Com
                     scaled = value * scale
                     limit = arb(0.05)
                     if scaled.real.rad() < limit and scaled.imag.rad() < limit:
-                        units = [int((part.mid() + arb(0.5)).floor().unique_fmpz()) for part in (scaled.real, scaled.imag)]
+                        units = [int((part.mid() + arb(0.5)).floor().unique_fmpz())
+                                 for part in (scaled.real, scaled.imag)]
                         return ComplexSpougeResult("loggamma", text, digits, units[0], units[1], quantum, a,
                                                    bound_text(bound), bits + extra)
         following = next_bits(bits, None, p.max_bits + 64)

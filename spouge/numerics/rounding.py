@@ -188,9 +188,7 @@ def round_rational(value: Fraction, digits: int, mode: str = "nearest", radix: i
     scaled = magnitude / Fraction(radix) ** shift
     n, r = divmod(scaled.numerator, scaled.denominator)
     den = scaled.denominator
-    if how == "ceil" and r:
-        n += 1
-    elif how == "nearest" and (2 * r > den or (2 * r == den and n % 2 == 1)):
+    if (how == "ceil" and r) or (how == "nearest" and (2 * r > den or (2 * r == den and n % 2 == 1))):
         n += 1
     n = int(n)
     if low == 0:

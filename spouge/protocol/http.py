@@ -56,7 +56,8 @@ class HttpRequest:
     """One parsed request.  The query string is split on first use (``query``): a request answered
     from the reply cache never needs it."""
 
-    __slots__ = ("method", "target", "path", "query_text", "headers", "version", "keep_alive", "body", "_query", "_duplicates")
+    __slots__ = ("_duplicates", "_query", "body", "headers", "keep_alive", "method", "path", "query_text", "target",
+                 "version")
 
     def __init__(self, method: str, target: str, path: str, query_text: str, headers: dict[str, str],
                  version: str, keep_alive: bool, body: bytes = b"") -> None:
@@ -98,7 +99,7 @@ class HttpRequest:
 class _Builder:
     """llhttp callbacks; kept apart so the parser object holds no reference cycle to the connection."""
 
-    __slots__ = ("url", "headers", "header_bytes", "body", "done", "owner")
+    __slots__ = ("body", "done", "header_bytes", "headers", "owner", "url")
 
     def __init__(self, owner: HttpRequestParser) -> None:
         self.owner = owner
@@ -138,7 +139,7 @@ class _Builder:
 
 
 class HttpRequestParser:
-    __slots__ = ("_builder", "_parser", "_ready", "_dead", "_pending", "_finished")
+    __slots__ = ("_builder", "_dead", "_finished", "_parser", "_pending", "_ready")
 
     def __init__(self) -> None:
         self._builder = _Builder(self)
@@ -239,7 +240,8 @@ def http_response(
         body = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()  # NaN/Infinity are not JSON
     elif isinstance(body, str):
         body = body.encode()
-    lines = [f"HTTP/{version} {status} {REASONS.get(status, 'Unknown')}", f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
+    lines = [f"HTTP/{version} {status} {REASONS.get(status, 'Unknown')}", f"Content-Type: {content_type}",
+             f"Content-Length: {len(body)}"]
     if not keep_alive:
         lines.append("Connection: close")
     elif version == "1.0":

@@ -60,7 +60,7 @@ def entry_size(*objects) -> int:
 class CacheBudget:
     """Bytes shared by a group of LRUCaches, and the clock that orders their entries."""
 
-    __slots__ = ("max_bytes", "used", "caches", "tick")
+    __slots__ = ("caches", "max_bytes", "tick", "used")
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes

@@ -24,7 +24,7 @@ FEED_SIZE = 4 * 1024
 
 
 class RequestReader:
-    __slots__ = ("parser", "http", "first", "raw", "_pos", "stashed")
+    __slots__ = ("_pos", "first", "http", "parser", "raw", "stashed")
 
     def __init__(self) -> None:
         self.parser: RedisRequestParser | HttpRequestParser | None = None

@@ -24,7 +24,7 @@ from collections import deque
 
 
 class Slot:
-    __slots__ = ("data", "started", "command", "job", "close_after")
+    __slots__ = ("close_after", "command", "data", "job", "started")
 
     def __init__(self, command: str, started: float) -> None:
         self.data: bytes | None = None
@@ -35,7 +35,7 @@ class Slot:
 
 
 class ReplyOrder:
-    __slots__ = ("slots", "held")
+    __slots__ = ("held", "slots")
 
     def __init__(self) -> None:
         self.slots: deque[Slot] = deque()
@@ -53,7 +53,8 @@ class ReplyOrder:
         return bool(self.slots) and self.slots[0].data is not None
 
     def pop_ready(self) -> tuple[list[bytes], int, bool]:
-        """The completed replies at the front, in order, their total size, and whether the last one closes the connection."""
+        """The completed replies at the front, in order, their total size, and whether the last one
+        closes the connection."""
         slots = self.slots
         out = []
         size = 0

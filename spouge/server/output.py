@@ -40,7 +40,7 @@ RETRY = (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantRe
 
 
 class OutputBuffer:
-    __slots__ = ("sock", "_chunks", "_head", "bytes")
+    __slots__ = ("_chunks", "_head", "bytes", "sock")
 
     def __init__(self, sock) -> None:
         self.sock = sock
@@ -124,7 +124,7 @@ class OutputBuffer:
 class OutputLimits:
     """Redis's client-output-buffer-limit <hard> <soft> <soft seconds> for one connection."""
 
-    __slots__ = ("hard", "soft", "soft_seconds", "soft_since", "floor")
+    __slots__ = ("floor", "hard", "soft", "soft_seconds", "soft_since")
 
     def __init__(self, hard: int, soft: int, soft_seconds: float) -> None:
         self.hard, self.soft, self.soft_seconds = hard, soft, soft_seconds
