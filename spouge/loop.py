@@ -44,8 +44,10 @@ WRITE = selectors.EVENT_WRITE
 class Timer:
     __slots__ = ("args", "cancelled", "fn", "seq", "when")
 
-    def __init__(self, when: float, seq: int, fn: Callable, args: tuple) -> None:
-        self.when, self.seq, self.fn, self.args = when, seq, fn, args
+    def __init__(self, when: float, seq: int, fn: Callable[..., object], args: tuple[object, ...]) -> None:
+        self.when, self.seq = when, seq
+        self.fn: Callable[..., object] | None = fn
+        self.args: tuple[object, ...] | None = args
         self.cancelled = False
 
     def cancel(self) -> None:
@@ -188,6 +190,7 @@ class EventLoop:
 
     def run_once(self) -> None:
         timers = self._timers
+        timeout: float | None
         if self._ready:
             timeout = 0
         elif timers:
@@ -203,10 +206,11 @@ class EventLoop:
         now = self.time()
         while timers and timers[0].when <= now:  # 3. expired timers
             timer = heapq.heappop(timers)
-            if timer.cancelled:
+            fn, args = timer.fn, timer.args
+            if fn is None or args is None:  # cancelled (cancel() dropped both)
                 self._cancelled_timers -= 1
                 continue
-            self._run(timer.fn, timer.args)
+            self._run(fn, args)
         for _ in range(len(self._ready)):  # 4. queued callbacks (not ones they queue)
             fn, args = self._ready.popleft()
             self._run(fn, args)

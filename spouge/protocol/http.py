@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httptools
@@ -66,7 +67,7 @@ class HttpRequest:
         self._query: dict[str, str] | None = None
         self._duplicates: tuple[str, ...] = ()
 
-    def _parse_query(self) -> None:
+    def _parse_query(self) -> dict[str, str]:
         query: dict[str, str] = {}
         duplicates = []
         for key, value in parse_query(self.query_text):
@@ -74,6 +75,7 @@ class HttpRequest:
                 duplicates.append(key)
             query[key] = value
         self._query, self._duplicates = query, tuple(duplicates)
+        return query
 
     @property
     def label(self) -> str:
@@ -82,9 +84,8 @@ class HttpRequest:
 
     @property
     def query(self) -> dict[str, str]:
-        if self._query is None:
-            self._parse_query()
-        return self._query
+        query = self._query
+        return query if query is not None else self._parse_query()
 
     @property
     def duplicate_params(self) -> tuple[str, ...]:
@@ -227,7 +228,7 @@ def parse_query(query: str) -> list[tuple[str, str]]:
 
 def http_response(
     status: int,
-    body: bytes | str | dict,
+    body: bytes | str | dict[str, Any],
     *,
     content_type: str = "application/json",
     keep_alive: bool = True,

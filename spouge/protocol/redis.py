@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from .errors import ProtocolError
 
@@ -132,13 +133,16 @@ class RedisRequestParser:
                         if command is not False:
                             return command
                         continue
-                else:
-                    return self._multibulk()
+                else:  # resuming one: False (a skipped header) cannot come, but would mean "go on" too
+                    command = self._multibulk()
+                    if command is not False:
+                        return command
+                    continue
             command = self._inline()
             if command is not False:
                 return command
 
-    def _multibulk(self) -> Command | bool | None:
+    def _multibulk(self) -> Command | Literal[False] | None:
         """A multibulk request, begun now or resumed: a Command, None for more bytes, or False
         for a null/empty one (``*-1``, ``*0``: skipped, as Redis does).
 
@@ -226,7 +230,7 @@ class RedisRequestParser:
         self._args, self._taken = None, 0
         return Command(args[0].decode("latin-1").upper(), tuple(args[1:]))
 
-    def _inline(self) -> Command | bool | None:
+    def _inline(self) -> Command | Literal[False] | None:
         """The rest of an inline line: a Command, None for more bytes, False for an empty line (skipped)."""
         buf, pos, line, limits = self._buf, self._pos, self._line, self.limits
         held = len(line) if line is not None else 0
@@ -261,12 +265,13 @@ def split_inline(line: bytes, max_words: int | None = None) -> list[bytes]:
     More than ``max_words`` words is a ProtocolError, raised as soon as it is seen.
     Linear in the line: the scans are regex/``find`` calls, one per word.
     """
+    words: list[bytes]
     if b'"' not in line and b"'" not in line:
         words = line.split()
         if max_words is not None and len(words) > max_words:
             raise ProtocolError("Protocol error: too many arguments")
         return words
-    words: list[bytes] = []
+    words = []
     i, n = 0, len(line)
     while True:
         start = _WORD_START.search(line, i)
@@ -294,7 +299,7 @@ def split_inline(line: bytes, max_words: int | None = None) -> list[bytes]:
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
-def _escape_control(match: re.Match) -> str:
+def _escape_control(match: re.Match[str]) -> str:
     char = match.group()
     return " " if char in "\r\n" else f"\\x{ord(char):02x}"
 

@@ -102,6 +102,7 @@ class LRUCache:
         self.bytes = 0
         self._counters = counters if counters is not None else self  # an empty cache is falsy (__len__)
         self._count_misses = counters is None
+        self.budget: CacheBudget
         if counters is not None:
             self.budget = counters.budget
         else:

@@ -167,6 +167,7 @@ class Metrics:
         key = (sample, labelvalues)
         value = self._values.get(key)
         if value is None:
+            assert self._value_class is not None, "values are kept only in multiprocess mode"
             value = self._values[key] = self._value_class(kind, metric, sample, labelnames, labelvalues, doc,
                                                           multiprocess_mode=mode)
         return value

@@ -21,6 +21,10 @@ Invariant: ``held`` == sum of len(slot.data) over completed slots still in ``slo
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .pool import Waiter
 
 
 class Slot:
@@ -30,7 +34,7 @@ class Slot:
         self.data: bytes | None = None
         self.started = started
         self.command = command
-        self.job = None  # a pool job to cancel if the client goes away
+        self.job: Waiter | None = None  # a pool job to cancel if the client goes away
         self.close_after = False
 
 
@@ -56,12 +60,12 @@ class ReplyOrder:
         """The completed replies at the front, in order, their total size, and whether the last one
         closes the connection."""
         slots = self.slots
-        out = []
+        out: list[bytes] = []
         size = 0
-        while slots and slots[0].data is not None:
+        while slots and (data := slots[0].data) is not None:
             slot = slots.popleft()
-            out.append(slot.data)
-            size += len(slot.data)
+            out.append(data)
+            size += len(data)
             if slot.close_after:
                 self.held -= size
                 return out, size, True

@@ -26,6 +26,7 @@ Invariant: ``bytes`` == len(_head) + sum of len(chunk) over ``_chunks``.
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections import deque
 
@@ -42,10 +43,10 @@ RETRY = (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantRe
 class OutputBuffer:
     __slots__ = ("_chunks", "_head", "bytes", "sock")
 
-    def __init__(self, sock) -> None:
+    def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self._chunks: deque = deque()
-        self._head = None  # the buffer offered to the last send(), kept identical until taken
+        self._chunks: deque[bytes | memoryview] = deque()
+        self._head: bytes | memoryview | None = None  # offered to the last send(), kept identical until taken
         self.bytes = 0
 
     def write(self, data: bytes) -> bool:
@@ -76,7 +77,7 @@ class OutputBuffer:
             return True
         return self.write(b"".join(replies))
 
-    def _next_head(self):
+    def _next_head(self) -> bytes | memoryview:
         chunks = self._chunks
         first = chunks.popleft()
         if len(first) > JOIN_MAX or not chunks:
