@@ -204,6 +204,7 @@ def _signed_binomial(n: object, k: object, sign: int, text: str, digits: int, mo
     """sign * C(n, k) (C(n, k) > 0) in `mode`: a negative value rounds |V| the mirrored way (-up(v) = down(-v))."""
     mirrored = {"down": "up", "up": "down"}.get(mode, mode) if sign < 0 else mode
     positive = binomial(n, k, digits if radix == 10 else 16, rounding=mirrored, bits=digits if radix == 2 else None)
+    assert isinstance(positive, SpougeResult)  # a rounding mode, never "enclosure"
     return SpougeResult("binomial", text, positive.digits, sign * positive.mantissa, positive.exponent, positive.a,
                         positive.error_bound, positive.precision, positive.radix, mode, positive.exact, None)
 
