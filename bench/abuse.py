@@ -30,7 +30,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from server import cmd, spouge  # noqa: E402
+from server import cmd, spouge
 
 SETTLE = 1.5  # seconds after an attack before "after" is measured
 
@@ -150,7 +150,9 @@ def http_get(port: int, target: str, timeout: float) -> tuple[str, float]:
     return (data.split(b"\r\n", 1)[0].decode(errors="replace") or "no reply"), time.monotonic() - start
 
 
-def flood_without_reading(port: int, count: int, request: bytes, seconds: float, cap: int = int(os.environ.get("CAP", 2 * 2**20))) -> str:
+def flood_without_reading(
+    port: int, count: int, request: bytes, seconds: float, cap: int = int(os.environ.get("CAP", str(2 * 2**20)))
+) -> str:
     """`count` connections each send `request` over and over (at most `cap` bytes) for `seconds`, never reading.
 
     The cap keeps the attacker from spending a core of its own on loopback copies (on 2 cores it would
@@ -202,14 +204,15 @@ def attack_unknown_commands(port: int, quick: bool) -> str:
     errors = 0
     for i in range(0, count, 100):
         s = conns[(i // 100) % 4]
-        batch = b"".join(cmd("X%05d" % (i + k) + "".join(rng.choices("ABCDEFGHIJ", k=16 * 1024 - 6))) for k in range(100))
+        batch = b"".join(cmd(f"X{i + k:05d}" + "".join(rng.choices("ABCDEFGHIJ", k=16 * 1024 - 6))) for k in range(100))
         s.sendall(batch)
         data = read_until(s, lambda d: d.count(b"\r\n") >= 100, 30)
         errors += data.count(b"-ERR unknown command")
     for s in conns:
         s.close()
     scrape_status, scrape_took = http_get(port, "/metrics", 60)
-    return f"{count} distinct 16 KB names: {errors} answered -ERR unknown command; /metrics scrape {scrape_status!r} in {scrape_took * 1000:.0f} ms"
+    return (f"{count} distinct 16 KB names: {errors} answered -ERR unknown command; "
+            f"/metrics scrape {scrape_status!r} in {scrape_took * 1000:.0f} ms")
 
 
 def attack_never_reading_pages(port: int, quick: bool) -> str:
@@ -230,7 +233,8 @@ def attack_spellings_of_one(port: int, quick: bool) -> str:
         for start in range(0, count, 200):
             batch = b"".join(cmd("GAMMA", "1." + "0" * k, "20") for k in range(start, min(count, start + 200)))
             s.sendall(batch)
-            data = read_until(s, lambda d: d.count(b"\r\n") >= 2 * min(200, count - start), 60)
+            want = 2 * min(200, count - start)
+            data = read_until(s, lambda d, want=want: d.count(b"\r\n") >= want, 60)
             answered += data.count(b"1.0000000000000000000e+0\r\n")
     return f"{count} spellings of x = 1 (up to {count} zeros): {answered} answered 1.0000000000000000000e+0"
 
@@ -239,8 +243,9 @@ def attack_queued_jobs(port: int, quick: bool) -> str:
     count = 1000 if quick else 10000
     rng = random.Random(12)
     conns = [connect(port, 60) for _ in range(10)]
-    for i, s in enumerate(conns):
-        batch = b"".join(cmd("GAMMA", "0." + "".join(rng.choices("0123456789", k=2000)), "10000") for _ in range(count // 10))
+    for s in conns:
+        batch = b"".join(cmd("GAMMA", "0." + "".join(rng.choices("0123456789", k=2000)), "10000")
+                         for _ in range(count // 10))
         s.sendall(batch)
     time.sleep(3)
     replies = 0
@@ -292,8 +297,10 @@ ATTACKS = {
     "gamma-complex-resp": (attack_gamma_resp_complex, "one GAMMA 1+1e-10000j 425"),
     "unknown-commands": (attack_unknown_commands, "20000 distinct 16 KB unknown command names, then a /metrics scrape"),
     "never-reading-pages": (attack_never_reading_pages, "100 connections pipelining GET / for 8 s, never reading"),
-    "never-reading-big-replies": (attack_never_reading_big_replies, "100 connections pipelining FACTORIAL 1e9 10000 for 8 s, never reading"),
-    "never-reading-echo": (attack_never_reading_resp_pipelines, "100 connections pipelining ECHO <1000 B> for 8 s, never reading"),
+    "never-reading-big-replies": (attack_never_reading_big_replies,
+                                  "100 connections pipelining FACTORIAL 1e9 10000 for 8 s, never reading"),
+    "never-reading-echo": (attack_never_reading_resp_pipelines,
+                           "100 connections pipelining ECHO <1000 B> for 8 s, never reading"),
     "spellings-of-1": (attack_spellings_of_one, "12000 spellings of x = 1 (GAMMA 1.000... 20)"),
     "queued-jobs": (attack_queued_jobs, "10000 queued 10000-digit jobs, their clients gone after 3 s"),
     "slow-senders": (attack_slow_senders, "8 connections trickling a 60 KB request byte by byte for 8 s"),
@@ -301,7 +308,9 @@ ATTACKS = {
 
 
 def p99(values: list[float]) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[98] if len(values) >= 2 else (values[0] if values else float("nan"))
+    if len(values) >= 2:
+        return statistics.quantiles(values, n=100, method="inclusive")[98]
+    return values[0] if values else float("nan")
 
 
 def run(name: str, quick: bool, server_args: list[str]) -> dict:
@@ -324,7 +333,7 @@ def run(name: str, quick: bool, server_args: list[str]) -> dict:
     after = rss_mb(pid)
     samples = probe.finish()
     server.stop()
-    window = [latency * 1000 for t, latency in samples if t <= end and t + latency >= start]  # pings overlapping the attack
+    window = [latency * 1000 for t, latency in samples if t <= end and t + latency >= start]  # overlapping the attack
     return {
         "name": name, "seconds": end - start, "pings": len(window), "p99": p99(window),
         "max": max(window, default=float("nan")),
@@ -337,7 +346,8 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated attack names (default: all)")
     parser.add_argument("--quick", action="store_true", help="a tenth of the counts and shorter floods")
     parser.add_argument("--list", action="store_true", help="list the attacks and exit")
-    parser.add_argument("--server-args", default="", help="extra `spouge serve` options, e.g. '--output-limit 32M:8M:10'")
+    parser.add_argument("--server-args", default="",
+                        help="extra `spouge serve` options, e.g. '--output-limit 32M:8M:10'")
     args = parser.parse_args()
     if args.list:
         for name, (_, what) in ATTACKS.items():
@@ -348,12 +358,14 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown attack(s) {', '.join(unknown)}; see --list")
     print(f"### Attacks: `python3 bench/abuse.py{' --quick' if args.quick else ''}` ({os.cpu_count()} cores)\n")
-    print("| attack | s | pings | probe p99 | probe max | RSS before | RSS peak | RSS after | server CPU | attacker saw |")
+    print("| attack | s | pings | probe p99 | probe max | RSS before | RSS peak | RSS after | server CPU "
+          "| attacker saw |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
         r = run(name, args.quick, args.server_args.split())
         print(f"| {r['name']} | {r['seconds']:.1f} | {r['pings']} | {r['p99']:.1f} ms | {r['max']:.1f} ms | "
-              f"{r['before']:.0f} MB | {r['during']:.0f} MB | {r['after']:.0f} MB | {r['cpu'] * 100:.0f}% | {r['outcome']} |", flush=True)
+              f"{r['before']:.0f} MB | {r['during']:.0f} MB | {r['after']:.0f} MB | {r['cpu'] * 100:.0f}% "
+              f"| {r['outcome']} |", flush=True)
 
 
 if __name__ == "__main__":

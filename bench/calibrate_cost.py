@@ -18,7 +18,7 @@ from fractions import Fraction
 import gmpy2
 
 sys.path.insert(0, ".")
-from spouge.numerics import coefficients, engine  # noqa: E402
+from spouge.numerics import coefficients, engine
 
 GRID = [32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536]
 
@@ -39,7 +39,8 @@ def main() -> None:
         repeat = 7 if bits <= 4096 else 3 if bits <= 16384 else 1
         a, frac = engine._plan(bits)
         coefficients.CACHE._tables.clear(), coefficients.CACHE._bits.clear()
-        cold = median_time(lambda a=a, frac=frac: tuple(coefficients.iter_coefficients(a, frac)), 1 if bits > 4096 else 3)
+        cold = median_time(lambda a=a, frac=frac: tuple(coefficients.iter_coefficients(a, frac)),
+                           1 if bits > 4096 else 3)
         engine.log_factorial(1, 10, bits, bits + 20)  # fills the cache
         real = median_time(lambda b=bits: engine.log_factorial(31415926, 10**7, b, b + 20), repeat)
         long_q = Fraction(int(gmpy2.mpz("7" * (bits // 3 + 40))), 10 ** (bits // 3 + 40))

@@ -25,9 +25,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))
 
-import hard_cases  # noqa: E402
-
-import spouge  # noqa: E402
+import hard_cases
+import spouge
 
 
 def random_case(rng: random.Random):
@@ -67,21 +66,25 @@ def main() -> None:
             except ValueError:
                 pass
             took = min(took, time.perf_counter() - t)
-        rows.append((took / e.seconds, took / e.worst_seconds, took, e, category, fn, x[:40] if isinstance(x, str) else f"<int of {x.bit_length()} bits>", digits))
+        rows.append((took / e.seconds, took / e.worst_seconds, took, e, category, fn,
+                     x[:40] if isinstance(x, str) else f"<int of {x.bit_length()} bits>", digits))
     n = len(rows)
     within = sum(1 for r in rows if 1 / 3 <= r[0] <= 3)
     slower = sum(1 for r in rows if r[0] > 3)
     over_worst = [r for r in rows if r[1] > 10]
     print(f"calls: {n}  (targeted {len(targeted)}, random {n - len(targeted)})")
-    print(f"measured within 3x of `seconds`: {within}/{n} = {within / n:.1%}; slower than 3x: {slower}; faster than 3x: {n - within - slower}")
-    print(f"max measured/seconds: {max(r[0] for r in rows):.2f}   max measured/worst_seconds: {max(r[1] for r in rows):.3f}   "
+    print(f"measured within 3x of `seconds`: {within}/{n} = {within / n:.1%}; slower than 3x: {slower}; "
+          f"faster than 3x: {n - within - slower}")
+    print(f"max measured/seconds: {max(r[0] for r in rows):.2f}   "
+          f"max measured/worst_seconds: {max(r[1] for r in rows):.3f}   "
           f"calls more than 10x slower than worst_seconds: {len(over_worst)}")
     by_category = collections.Counter(r[4] for r in rows if not 1 / 3 <= r[0] <= 3)
     print("outside 3x, by category:", dict(by_category), " of which under 1 ms measured:",
           sum(1 for r in rows if not 1 / 3 <= r[0] <= 3 and r[2] < 1e-3))
     print("worst under-predictions (measured/seconds, measured/worst, measured s, predicted s, worst s, case):")
     for r in sorted(rows, key=lambda r: -r[0])[:8]:
-        print(f"  {r[0]:7.2f} {r[1]:7.3f} {r[2]:9.5f} {r[3].seconds:9.5f} {r[3].worst_seconds:9.4f}  {r[4]} {r[5]}({r[6]!r}, {r[7]})")
+        print(f"  {r[0]:7.2f} {r[1]:7.3f} {r[2]:9.5f} {r[3].seconds:9.5f} {r[3].worst_seconds:9.4f}  "
+              f"{r[4]} {r[5]}({r[6]!r}, {r[7]})")
     print("worst over-predictions:")
     for r in sorted(rows, key=lambda r: r[0])[:8]:
         state = "cold" if r[3].seconds > r[3].warm_seconds else "warm"

@@ -22,7 +22,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from server import cmd, p99, resp_roundtrip, spouge  # noqa: E402
+from server import cmd, p99, resp_roundtrip, spouge
 
 
 def rss_kb(pid: int) -> int:
@@ -72,7 +72,8 @@ def loris(count: int) -> None:
     print(f"### Slow loris: {count} connections sending one byte a second, `--request-timeout 10`\n")
     print("| normal client requests | p50 | p99 | max | lorises closed by the server after 12 s | target |")
     print("|---|---|---|---|---|---|")
-    print(f"| {len(samples)} × GAMMA (new x) | {statistics.median(samples) * 1e3:.2f} ms | {p99(samples) * 1e3:.2f} ms | {max(samples) * 1e3:.1f} ms | {closed}/{count} | p99 < 20 ms |\n", flush=True)
+    print(f"| {len(samples)} × GAMMA (new x) | {statistics.median(samples) * 1e3:.2f} ms | {p99(samples) * 1e3:.2f} ms "
+          f"| {max(samples) * 1e3:.1f} ms | {closed}/{count} | p99 < 20 ms |\n", flush=True)
     for sock in socks:
         sock.close()
     s.stop()
@@ -104,9 +105,11 @@ def pipeline(count: int) -> None:
         samples.append(resp_roundtrip(good, cmd("FACTORIAL", str(random.randint(1, 10**6)))))
     written = sent // len(request)
     print(f"### A client that pipelines up to {count:,} requests and never reads\n")
-    print("| requests the client got written | server RSS before | peak RSS | others' p99 meanwhile | stopped reading us |")
+    print("| requests the client got written | server RSS before | peak RSS | others' p99 meanwhile "
+          "| stopped reading us |")
     print("|---|---|---|---|---|")
-    print(f"| {written:,} | {base / 1024:.1f} MB | {peak / 1024:.1f} MB | {p99(samples) * 1e3:.2f} ms | {'yes' if written < count else 'no'} |\n", flush=True)
+    print(f"| {written:,} | {base / 1024:.1f} MB | {peak / 1024:.1f} MB | {p99(samples) * 1e3:.2f} ms "
+          f"| {'yes' if written < count else 'no'} |\n", flush=True)
     hog.close()
     good.close()
     s.stop()

@@ -51,7 +51,7 @@ def main() -> None:
         elapsed = time.perf_counter() - t
         results[name] = out
         print(f"{name:<22} {args.count / elapsed:>12,.0f} calls/s  ({elapsed / args.count * 1e6:.2f} µs/call)")
-    wrong = {name: 0 for name in peers}
+    wrong = dict.fromkeys(peers, 0)
     for i, x in enumerate(xs):
         with mpmath.workprec(350):
             ref = mpmath.gamma(mpmath.mpf(x))

@@ -19,10 +19,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from spouge.numerics import parse_number  # noqa: E402
-from spouge.protocol import HttpRequestParser, ProtocolError, RedisRequestParser  # noqa: E402
-from spouge.protocol.http import MAX_BODY, MAX_HEADER_BYTES, MAX_URL  # noqa: E402
-from spouge.server.compute import ComputeError, prepare  # noqa: E402
+from spouge.numerics import parse_number
+from spouge.protocol import HttpRequestParser, ProtocolError, RedisRequestParser
+from spouge.protocol.http import MAX_BODY, MAX_HEADER_BYTES, MAX_URL
+from spouge.server.compute import ComputeError, prepare
 
 MAX_SECONDS_PER_INPUT = 0.5
 
@@ -33,11 +33,15 @@ RESP_SEEDS = [
 ]
 HTTP_SEEDS = [
     b"GET /v1/factorial?x=100&digits=50 HTTP/1.1\r\nHost: a\r\n\r\n", b"GET /health HTTP/1.0\r\n\r\n",
-    b"POST /v1/gamma HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
-    b"GET /v1/gamma?x=%ff%00&digits=-1 HTTP/1.1\r\nConnection: close\r\n\r\n", b"GET / HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n",
+    b"POST /v1/gamma HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+    b"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    b"GET /v1/gamma?x=%ff%00&digits=-1 HTTP/1.1\r\nConnection: close\r\n\r\n",
+    b"GET / HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n",
 ]
-ARG_SEEDS = ["100", "-2.5", "0.1", "1e100", "1e999999999", "nan", "inf", "--5", "0x10", "3+4j", "-j", "1e-10001", "0e99999999999", "٣", "1_0", " 7 ", "1.", ".5e-3"]
-TOKENS = [b"\r\n", b"*", b"$", b"-", b"0", b"9", b"99999999999", b" ", b'"', b"'", b"\x00", b"\xff", b"\n", b"HTTP/1.1", b"%", b"?", b"&", b"="]
+ARG_SEEDS = ["100", "-2.5", "0.1", "1e100", "1e999999999", "nan", "inf", "--5", "0x10", "3+4j", "-j", "1e-10001",
+             "0e99999999999", "٣", "1_0", " 7 ", "1.", ".5e-3"]
+TOKENS = [b"\r\n", b"*", b"$", b"-", b"0", b"9", b"99999999999", b" ", b'"', b"'", b"\x00", b"\xff", b"\n", b"HTTP/1.1",
+          b"%", b"?", b"&", b"="]
 
 
 def mutate(rng: random.Random, data: bytes) -> bytes:
@@ -95,12 +99,14 @@ def fuzz_args(rng, data, stats):
     except (ValueError, TypeError):
         stats["errors"] += 1
     try:
-        prepare(rng.choice(["gamma", "factorial", "lgamma"]), text, rng.choice([None, "16", text, "0", "-1", "99999999999999"]), 10000)
+        prepare(rng.choice(["gamma", "factorial", "lgamma"]), text,
+                rng.choice([None, "16", text, "0", "-1", "99999999999999"]), 10000)
     except ComputeError:
         pass
 
 
-CODECS = {"resp+inline": (fuzz_redis, RESP_SEEDS), "http": (fuzz_http, HTTP_SEEDS), "arguments": (fuzz_args, [s.encode() for s in ARG_SEEDS])}
+CODECS = {"resp+inline": (fuzz_redis, RESP_SEEDS), "http": (fuzz_http, HTTP_SEEDS),
+          "arguments": (fuzz_args, [s.encode() for s in ARG_SEEDS])}
 
 
 def run(inputs: int, seed: int, out=print) -> dict:
@@ -122,7 +128,8 @@ def run(inputs: int, seed: int, out=print) -> dict:
         elapsed = time.perf_counter() - start
         stats.update(inputs=inputs, seconds=elapsed)
         results[name] = stats
-        out(f"| {name} | {inputs:,} | {elapsed:.0f} s | {inputs / elapsed:,.0f}/s | {stats['errors']:,} | {stats['max_pending']:,} B | {stats['slowest'] * 1e3:.1f} ms |")
+        out(f"| {name} | {inputs:,} | {elapsed:.0f} s | {inputs / elapsed:,.0f}/s | {stats['errors']:,} "
+            f"| {stats['max_pending']:,} B | {stats['slowest'] * 1e3:.1f} ms |")
     return results
 
 

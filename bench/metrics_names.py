@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
 
-from server_harness import resp_command, spouge_server  # noqa: E402
+from server_harness import resp_command, spouge_server
 
 
 def rss_mb(pid: int) -> float:
@@ -54,7 +54,8 @@ def pipeline(server, requests, batch: int = 200) -> None:
         reader.start()
         for i in range(0, len(requests), batch):
             s.sendall(b"".join(requests[i : i + batch]))
-        s.sendall(resp_command("QUIT") if not requests[0].startswith(b"GET") else b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        last = b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        s.sendall(resp_command("QUIT") if not requests[0].startswith(b"GET") else last)
         reader.join(120)
         done.set()
 
@@ -62,7 +63,8 @@ def pipeline(server, requests, batch: int = 200) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--names", type=int, default=20000)
-    ap.add_argument("--name-bytes", type=int, default=16000, help="bytes per name (default 16000, under the 16 KiB pre-AUTH cap)")
+    ap.add_argument("--name-bytes", type=int, default=16000,
+                    help="bytes per name (default 16000, under the 16 KiB pre-AUTH cap)")
     ap.add_argument("--requirepass", default=None)
     args = ap.parse_args()
     extra = ("--requirepass", args.requirepass) if args.requirepass else ()
@@ -82,7 +84,8 @@ def main() -> None:
         time.sleep(0.5)
         rss1 = rss_mb(pid)
         size1, took1 = scrape(server.port, args.requirepass)
-    print(f"commit {commit}; {args.names} names of {args.name_bytes} B ({args.names * args.name_bytes / 2**20:.0f} MiB sent in {sent:.1f} s) "
+    print(f"commit {commit}; {args.names} names of {args.name_bytes} B "
+          f"({args.names * args.name_bytes / 2**20:.0f} MiB sent in {sent:.1f} s) "
           f"+ 5000 made-up HTTP paths; {'refused with NOAUTH/401' if args.requirepass else 'no password'}")
     print("| | /metrics bytes | scrape time | server RSS |")
     print("|---|---|---|---|")

@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import spouge.protocol.redis as current_module  # noqa: E402
+import spouge.protocol.redis as current_module
 
 
 def load_parser_module(path: str | None):
@@ -80,7 +80,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--parser", help="path of another redis.py to measure instead of ours")
     ap.add_argument("--chunk", type=int, default=1, help="bytes per read (default 1)")
-    ap.add_argument("--size", type=int, default=60000, help="request size in bytes (default 60000, under the 64 KiB cap; larger sizes raise the limits)")
+    ap.add_argument("--size", type=int, default=60000,
+                    help="request size in bytes (default 60000, under the 64 KiB cap; larger sizes raise the limits)")
     args = ap.parse_args()
     module = load_parser_module(args.parser)
     print(f"parser: {args.parser or module.__file__}; {args.chunk} byte(s) per read; requests of ~{args.size} bytes")
@@ -92,7 +93,8 @@ def main() -> None:
         first, last, parsed = quarter_costs(lambda: module.RedisRequestParser(limits), data, args.chunk)
         took = time.perf_counter() - start
         assert parsed == 1, f"{name}: parsed {parsed} requests"
-        print(f"| {name} ({len(data)} B) | {first * 1e6:.3f} | {last * 1e6:.3f} | {last / first:.1f} | {took * 1e3:.0f} ms |")
+        print(f"| {name} ({len(data)} B) | {first * 1e6:.3f} | {last * 1e6:.3f} | {last / first:.1f} "
+              f"| {took * 1e3:.0f} ms |")
 
 
 if __name__ == "__main__":

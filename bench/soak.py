@@ -23,8 +23,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import spouge  # noqa: E402
-from server import cmd, spouge as start_spouge  # noqa: E402
+import spouge
+from server import cmd
+from server import spouge as start_spouge
 
 GARBAGE = [b"*99999999999\r\n", b"\x00\xff" * 100, b"GET / HTTP/7\r\n\r\n", b"*2\r\n$-5\r\n", b'ECHO "x\r\n']
 
@@ -115,10 +116,12 @@ def soak(requests: int, connections: int, out=print) -> dict:
     missing = state["sent"] - state["done"]
     server.stop()
     result = {**state, "missing": missing, "seconds": elapsed, "warm_rss_kb": warm_rss, "end_rss_kb": end_rss}
-    out("| requests | connections | reconnects | garbage connections | wrong | missing | time | rate | RSS after warm-up | RSS at end | growth |")
+    out("| requests | connections | reconnects | garbage connections | wrong | missing | time | rate "
+        "| RSS after warm-up | RSS at end | growth |")
     out("|---|---|---|---|---|---|---|---|---|---|---|")
-    out(f"| {state['done']:,} | {connections} | {state['reconnects']:,} | {state['garbage']:,} | {state['wrong']} | {missing} | {elapsed:.0f} s | "
-        f"{state['done'] / elapsed:,.0f}/s | {warm_rss / 1024:.1f} MB | {end_rss / 1024:.1f} MB | {(end_rss / warm_rss - 1) * 100:+.1f}% |")
+    out(f"| {state['done']:,} | {connections} | {state['reconnects']:,} | {state['garbage']:,} | {state['wrong']} "
+        f"| {missing} | {elapsed:.0f} s | {state['done'] / elapsed:,.0f}/s | {warm_rss / 1024:.1f} MB "
+        f"| {end_rss / 1024:.1f} MB | {(end_rss / warm_rss - 1) * 100:+.1f}% |")
     return result
 
 

@@ -7,13 +7,30 @@
 
 from importlib import metadata as _metadata
 
+from . import tablecache
 from .numerics import (
-    MAX_BITS, MAX_DIGITS, MAX_INPUT_DIGITS, MODES, ComplexSpougeResult, Estimate, PoleError, SpougeResult,
-    UndecidedError, beta, binomial, estimate, factorial, falling, fgamma, gamma, gamma_sign, lgamma, loggamma, rgamma,
+    MAX_BITS,
+    MAX_DIGITS,
+    MAX_INPUT_DIGITS,
+    MODES,
+    ComplexSpougeResult,
+    Estimate,
+    PoleError,
+    SpougeResult,
+    UndecidedError,
+    beta,
+    binomial,
+    estimate,
+    factorial,
+    falling,
+    fgamma,
+    gamma,
+    gamma_sign,
+    lgamma,
+    loggamma,
+    rgamma,
     rising,
 )
-
-from . import tablecache
 
 tablecache.install()  # coefficient tables: disk cache and parallel generation (spouge/tablecache.py)
 
@@ -23,6 +40,6 @@ except _metadata.PackageNotFoundError:  # a source tree that was never installed
     __version__ = "0+unknown"
 __all__ = [
     "MAX_BITS", "MAX_DIGITS", "MAX_INPUT_DIGITS", "MODES", "ComplexSpougeResult", "Estimate", "PoleError",
-    "SpougeResult", "UndecidedError", "estimate", "factorial", "fgamma", "gamma", "gamma_sign", "lgamma",
-    "beta", "binomial", "falling", "loggamma", "rgamma", "rising",
+    "SpougeResult", "UndecidedError", "beta", "binomial", "estimate", "factorial", "falling", "fgamma", "gamma",
+    "gamma_sign", "lgamma", "loggamma", "rgamma", "rising",
 ]

@@ -42,10 +42,12 @@ WRITE = selectors.EVENT_WRITE
 
 
 class Timer:
-    __slots__ = ("when", "fn", "args", "cancelled", "seq")
+    __slots__ = ("args", "cancelled", "fn", "seq", "when")
 
-    def __init__(self, when: float, seq: int, fn: Callable, args: tuple) -> None:
-        self.when, self.seq, self.fn, self.args = when, seq, fn, args
+    def __init__(self, when: float, seq: int, fn: Callable[..., object], args: tuple[object, ...]) -> None:
+        self.when, self.seq = when, seq
+        self.fn: Callable[..., object] | None = fn
+        self.args: tuple[object, ...] | None = args
         self.cancelled = False
 
     def cancel(self) -> None:
@@ -188,6 +190,7 @@ class EventLoop:
 
     def run_once(self) -> None:
         timers = self._timers
+        timeout: float | None
         if self._ready:
             timeout = 0
         elif timers:
@@ -195,18 +198,19 @@ class EventLoop:
         else:
             timeout = None
         for key, mask in self.selector.select(timeout):  # 1. poll
-            reader, writer = key.data
+            reader = key.data[0]
             if mask & READ and reader is not None:  # 2. I/O callbacks
                 self._run(reader, (key.fileobj,))
-            if mask & WRITE and key.data[1] is not None:
-                self._run(key.data[1], (key.fileobj,))
+            if mask & WRITE and (writer := key.data[1]) is not None:  # re-read: the reader may have replaced it
+                self._run(writer, (key.fileobj,))
         now = self.time()
         while timers and timers[0].when <= now:  # 3. expired timers
             timer = heapq.heappop(timers)
-            if timer.cancelled:
+            fn, args = timer.fn, timer.args
+            if fn is None or args is None:  # cancelled (cancel() dropped both)
                 self._cancelled_timers -= 1
                 continue
-            self._run(timer.fn, timer.args)
+            self._run(fn, args)
         for _ in range(len(self._ready)):  # 4. queued callbacks (not ones they queue)
             fn, args = self._ready.popleft()
             self._run(fn, args)

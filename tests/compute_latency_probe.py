@@ -45,7 +45,8 @@ class LatencyProbe:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> LatencyProbe:
-        self.proc = subprocess.Popen([sys.executable, __file__, str(self.port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen([sys.executable, __file__, str(self.port)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
         time.sleep(0.3)  # connected and pinging
         return self
 

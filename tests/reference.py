@@ -8,10 +8,9 @@ and a case counts only if both ends of the ball round the same way.
 from __future__ import annotations
 
 import decimal
-
-import gmpy2
 from fractions import Fraction
 
+import gmpy2
 from flint import acb, arb, ctx, fmpq
 
 LOG2_10 = 3.3219280948873626

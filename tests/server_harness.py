@@ -21,7 +21,8 @@ class RunningServer:
         s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
         return s
 
-    def request(self, data: bytes, timeout: float = 15.0, until_close: bool = False, expect: int | None = None) -> bytes:
+    def request(self, data: bytes, timeout: float = 15.0, until_close: bool = False,
+                expect: int | None = None) -> bytes:
         """Send data on a new connection and read the reply (until `expect` bytes, close, or quiet)."""
         with self.connect(timeout) as s:
             s.sendall(data)
@@ -39,7 +40,8 @@ class RunningServer:
         return code
 
 
-def read_reply(s: socket.socket, timeout: float, until_close: bool = False, expect: int | None = None, quiet: float = 0.3) -> bytes:
+def read_reply(s: socket.socket, timeout: float, until_close: bool = False, expect: int | None = None,
+               quiet: float = 0.3) -> bytes:
     """Read until the peer closes, `expect` bytes arrive, or (neither given) nothing comes for `quiet` s."""
     data = b""
     end = time.monotonic() + timeout
@@ -74,7 +76,10 @@ def free_port() -> int:
 def spouge_server(*args: str, env: dict | None = None, preexec=None):
     port = free_port()
     cmd = [sys.executable, "-m", "spouge", "serve", "--port", str(port), *args]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}, preexec_fn=preexec)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})},
+        preexec_fn=preexec,  # noqa: PLW1509 - only os.setsid or one setrlimit: safe between fork and exec
+    )
     server = RunningServer(proc, port)
     deadline = time.monotonic() + 30
     while True:
@@ -113,16 +118,25 @@ def self_signed_certificate(folder) -> tuple[str, str]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return str(cert_path), str(key_path)

@@ -11,8 +11,8 @@ import pytest
 from flint import arb, ctx, fmpq
 
 import spouge
-from spouge.numerics.rounding import round_integer
 from reference import reference_complex, reference_log10_abs_gamma, reference_text
+from spouge.numerics.rounding import round_integer
 
 RNG_SEED = 20261124
 
@@ -25,7 +25,7 @@ def _exact_text(n: int, digits: int) -> str:
         c.prec, c.rounding = digits, decimal.ROUND_HALF_EVEN
         c.Emax = decimal.MAX_EMAX
         value = +Decimal(n)
-    sign, digit_tuple, exponent = value.as_tuple()
+    _sign, digit_tuple, exponent = value.as_tuple()
     mantissa = "".join(map(str, digit_tuple)).ljust(digits, "0")
     exp10 = exponent + len(digit_tuple) - 1
     return mantissa[0] + ("." + mantissa[1:] if digits > 1 else "") + f"e+{exp10}"
@@ -44,7 +44,7 @@ def test_exact_integer_factorials_to_50_digits():
 
     sys.set_int_max_str_digits(0)
     exact = 1
-    for n in range(0, 3001):
+    for n in range(3001):
         if n:
             exact *= n
         assert str(spouge.factorial(n, digits=50)) == _exact_text(exact, 50), n

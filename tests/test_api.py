@@ -54,7 +54,8 @@ def test_complex_strings(text, value):
 
 @pytest.mark.parametrize(
     "bad",
-    ["nan", "inf", "-inf", "Infinity", "", "  ", "abc", "--5", "0x10", "1e", "1.2.3", "3+4", "1e999999999", "1e10001", "0e", "1_000", "5!", "1e-999999999"],
+    ["nan", "inf", "-inf", "Infinity", "", "  ", "abc", "--5", "0x10", "1e", "1.2.3", "3+4", "1e999999999", "1e10001",
+     "0e", "1_000", "5!", "1e-999999999"],
 )
 def test_bad_strings_raise_value_error(bad):
     for fn in (spouge.gamma, spouge.factorial, spouge.lgamma):
@@ -82,7 +83,9 @@ def test_lgamma_rejects_complex():
         spouge.lgamma("3+4j")
 
 
-@pytest.mark.parametrize("digits, exc", [(0, ValueError), (-3, ValueError), (10**6, ValueError), (2.5, TypeError), (True, TypeError), ("x", TypeError)])
+@pytest.mark.parametrize("digits, exc",
+                         [(0, ValueError), (-3, ValueError), (10**6, ValueError), (2.5, TypeError), (True, TypeError),
+                          ("x", TypeError)])
 def test_bad_digits(digits, exc):
     with pytest.raises(exc, match="digits"):
         spouge.gamma(2, digits=digits)
@@ -111,7 +114,8 @@ def test_result_fields_and_conversions():
     assert float(r) == 120.0 and r.to_decimal() == Decimal("120")
     assert r.a >= 3 and r.precision > 3 * 3.32
     assert r.error_bound.startswith(("1", "2", "3", "4", "5", "6", "7", "8", "9")) and "e-" in r.error_bound
-    assert r.as_dict() == {"function": "factorial", "x": "5", "digits": 3, "value": "1.20e+2", "a": r.a, "error_bound": r.error_bound}
+    assert r.as_dict() == {"function": "factorial", "x": "5", "digits": 3, "value": "1.20e+2", "a": r.a,
+                           "error_bound": r.error_bound}
     g = spouge.gamma("-0.5", digits=5)
     assert g.mantissa == -35449 and str(g) == "-3.5449e+0"
     # float() is the double nearest to the true Γ(-0.5) = -2√π, not to the 5-digit decimal: no double rounding

@@ -9,8 +9,8 @@ import random
 import socket
 import tracemalloc
 
-from spouge.numerics import parse_real
 from server_harness import read_reply, resp_command, spouge_server
+from spouge.numerics import parse_real
 from spouge.server.cache import ENTRY_OVERHEAD, LRUCache, entry_size
 
 

@@ -68,7 +68,10 @@ def test_mispredicted_inline_work_is_cut_and_answered_by_the_pool(free_model):
 
     def client(server):
         port = server.address[1]
-        with socket.create_connection(("127.0.0.1", port), timeout=60) as heavy, socket.create_connection(("127.0.0.1", port), timeout=60) as ping:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=60) as heavy,
+            socket.create_connection(("127.0.0.1", port), timeout=60) as ping,
+        ):
             start = time.monotonic()
             heavy.sendall(resp_command("GAMMA", "0.5", digits))
             time.sleep(0.002)  # the loop has the request (or is about to)
@@ -113,7 +116,7 @@ def test_without_a_pool_mispredicted_work_is_cut_at_the_compute_timeout(free_mod
         after = ask(port, "GAMMA", "0.5", 50)
         return slow, after
 
-    server, ((slow, slow_seconds), (after, _)) = serve_while(Config(port=0, jobs=0, compute_timeout=0.3), client)
+    _server, ((slow, slow_seconds), (after, _)) = serve_while(Config(port=0, jobs=0, compute_timeout=0.3), client)
     assert slow.startswith(b"-ERR computation took longer than 0.3 s"), slow
     assert slow_seconds < 0.9, slow_seconds
     assert after == b"$%d\r\n%s\r\n" % (len(SQRT_PI_50), SQRT_PI_50.encode())  # nothing left broken
@@ -124,7 +127,7 @@ def test_without_a_pool_work_predicted_past_the_timeout_is_refused_at_once():
     def client(server):
         return ask(server.address[1], "GAMMA", "0.5", 10000)  # ~3.5 s with a cold table
 
-    server, (reply, seconds) = serve_while(Config(port=0, jobs=0, compute_timeout=1.0), client)
+    _server, (reply, seconds) = serve_while(Config(port=0, jobs=0, compute_timeout=1.0), client)
     assert reply.startswith(b"-ERR computation ") and b"longer than 1 s" in reply, reply
     assert seconds < 1.8, seconds
 
@@ -166,8 +169,11 @@ def test_a_cold_coefficient_table_is_built_inline_at_most_once_a_second():
 
     def cold_but_cheap_when_warm(digits: int) -> bool:
         job = compute.prepare("gamma", "0.5", str(digits), 10000)
-        return (not job.fits_inline(config.inline_budget, watchdog) and job.fits_inline_warm(config.inline_budget, watchdog)
-                and job.seconds <= compute.COLD_INLINE_MAX)
+        return (
+            not job.fits_inline(config.inline_budget, watchdog)
+            and job.fits_inline_warm(config.inline_budget, watchdog)
+            and job.seconds <= compute.COLD_INLINE_MAX
+        )
 
     first, second = [d for d in range(61, 400, 3) if cold_but_cheap_when_warm(d)][:2]
 
@@ -183,5 +189,5 @@ def test_a_cold_coefficient_table_is_built_inline_at_most_once_a_second():
     assert after_first["warm_ups"] == 1 and after_first["inline"] == 1 and after_first["pooled"] == 0
     stats = server.computer.stats
     assert stats["warm_ups"] == 1 and stats["inline"] == 2 and stats["pooled"] == 1
-    for reply, (x, digits) in zip(replies, [("0.5", first), ("0.25", first), ("0.5", second)]):
+    for reply, (x, digits) in zip(replies, [("0.5", first), ("0.25", first), ("0.5", second)], strict=True):
         assert str(spouge.gamma(x, digits=digits)).encode() in reply

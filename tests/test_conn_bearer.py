@@ -22,7 +22,8 @@ def test_bearer_scheme_is_case_insensitive(scheme):
         c.close()
 
 
-@pytest.mark.parametrize("header", [f"Basic {SECRET}", f"Bearer {SECRET.lower()}", f"Bearer{SECRET}", "Bearer", f"{SECRET}"])
+@pytest.mark.parametrize("header",
+                         [f"Basic {SECRET}", f"Bearer {SECRET.lower()}", f"Bearer{SECRET}", "Bearer", f"{SECRET}"])
 def test_other_schemes_and_wrong_tokens_are_refused(header):
     """The scheme is case-insensitive; the token is not."""
     with spouge_server("--jobs", "0", "--requirepass", SECRET) as server:

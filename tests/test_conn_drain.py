@@ -62,7 +62,8 @@ def test_pooled_request_in_flight_is_answered_when_it_finishes():
 
 
 def test_what_cannot_finish_by_the_drain_deadline_gets_an_error_reply():
-    with spouge_server("--jobs", "1", "--drain-timeout", "1", "--max-digits", "60000", "--compute-timeout", "120") as server:
+    with spouge_server("--jobs", "1", "--drain-timeout", "1", "--max-digits", "60000", "--compute-timeout",
+                       "120") as server:
         resp_client = server.connect(30)
         resp_client.sendall(resp_command("GAMMA", "0.3", 50000) + b"PING\r\n")
         http_client = server.connect(30)

@@ -68,21 +68,20 @@ def test_never_reading_big_reply_pipelines_are_bounded():
 
 def test_a_slow_reader_of_a_long_pipeline_gets_every_reply():
     """Backpressure holds requests back; it never drops or reorders them."""
-    with spouge_server("--jobs", "1") as server:
-        with server.connect(60) as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-            request = b"".join(resp_command("ECHO", b"%05d" % i + b"x" * 3000) for i in range(3000))
-            sender = threading.Thread(target=s.sendall, args=(request,))  # 9 MB: blocks until we read
-            sender.start()
-            time.sleep(1.0)  # far more than the high-water mark is due meanwhile
-            data = bytearray()
-            expected = b"".join(b"$3005\r\n%05d%s\r\n" % (i, b"x" * 3000) for i in range(3000))
-            deadline = time.monotonic() + 60
-            while len(data) < len(expected) and time.monotonic() < deadline:
-                data += s.recv(4096)
-                time.sleep(0.0001)
-            sender.join()
-            assert data == expected
+    with spouge_server("--jobs", "1") as server, server.connect(60) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        request = b"".join(resp_command("ECHO", b"%05d" % i + b"x" * 3000) for i in range(3000))
+        sender = threading.Thread(target=s.sendall, args=(request,))  # 9 MB: blocks until we read
+        sender.start()
+        time.sleep(1.0)  # far more than the high-water mark is due meanwhile
+        data = bytearray()
+        expected = b"".join(b"$3005\r\n%05d%s\r\n" % (i, b"x" * 3000) for i in range(3000))
+        deadline = time.monotonic() + 60
+        while len(data) < len(expected) and time.monotonic() < deadline:
+            data += s.recv(4096)
+            time.sleep(0.0001)
+        sender.join()
+        assert data == expected
 
 
 def test_hard_output_limit_closes_at_once():
@@ -116,10 +115,9 @@ def test_soft_output_limit_closes_after_its_seconds_even_with_nothing_new_to_sen
 
 def test_soft_output_limit_resets_when_the_client_catches_up():
     """A client that reads in bursts dips under the soft limit between them: it is never closed."""
-    with spouge_server("--jobs", "1", "--output-limit", "100M:64k:1") as server:
-        with server.connect(30) as s:
-            page = server.request(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
-            for _ in range(5):
-                s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n" * 1000)
-                time.sleep(0.7)  # over the soft limit for 0.7 s at most, then drained
-                assert read_reply(s, 30, expect=1000 * len(page)) == page * 1000
+    with spouge_server("--jobs", "1", "--output-limit", "100M:64k:1") as server, server.connect(30) as s:
+        page = server.request(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        for _ in range(5):
+            s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n" * 1000)
+            time.sleep(0.7)  # over the soft limit for 0.7 s at most, then drained
+            assert read_reply(s, 30, expect=1000 * len(page)) == page * 1000

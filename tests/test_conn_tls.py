@@ -10,7 +10,7 @@ import pytest
 import redis
 
 import spouge
-from server_harness import resp_command, spouge_server, self_signed_certificate
+from server_harness import resp_command, self_signed_certificate, spouge_server
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,6 @@
-"""The public cost model: what it predicts is the plan the call runs (no timing asserted here; see bench/cost_model.py)."""
+"""The public cost model: what it predicts is the plan the call runs.
+
+No timing is asserted here; see bench/cost_model.py."""
 
 from __future__ import annotations
 
@@ -10,10 +12,20 @@ from spouge.numerics import coefficients
 
 @pytest.mark.parametrize(
     "fn, x, digits",
-    [("gamma", "0.1", 16), ("factorial", "1e100", 50), ("lgamma", "-2.5", 30), ("gamma", "1e-10000", 200),
-     ("lgamma", "1." + "0" * 300 + "1", 16), ("gamma", "0." + "7" * 6000, 20), ("gamma", "3+4j", 20),
-     ("factorial", 10**4300, 16), ("gamma", "-7.000000000001", 40)],
-    ids=lambda v: v[:30] if isinstance(v, str) else (f"int{v.bit_length()}b" if isinstance(v, int) and v > 10**100 else str(v)),
+    [
+        ("gamma", "0.1", 16),
+        ("factorial", "1e100", 50),
+        ("lgamma", "-2.5", 30),
+        ("gamma", "1e-10000", 200),
+        ("lgamma", "1." + "0" * 300 + "1", 16),
+        ("gamma", "0." + "7" * 6000, 20),
+        ("gamma", "3+4j", 20),
+        ("factorial", 10**4300, 16),
+        ("gamma", "-7.000000000001", 40),
+    ],
+    ids=lambda v: (
+        v[:30] if isinstance(v, str) else (f"int{v.bit_length()}b" if isinstance(v, int) and v > 10**100 else str(v))
+    ),
 )
 def test_predicted_bits_are_the_first_pass(fn, x, digits):
     e = spouge.estimate(fn, x, digits)

@@ -24,7 +24,7 @@ import spouge
 from reference import _round_text
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
-import hard_cases  # noqa: E402
+import hard_cases
 
 SIZE = "large" if os.environ.get("SPOUGE_SLOW") else "small"
 CASES = hard_cases.cases(SIZE)
@@ -50,7 +50,9 @@ def _reference(fn: str, x: Fraction, digits: int) -> str:
             ball = hard_cases.as_arb(x)
             value = ball.gamma() if fn == "gamma" else (ball.lgamma() if x > 0 else abs(ball.gamma()).log())
             if value.is_finite() and not value.contains(0):
-                texts = [end.str(digits + prec // 3 + 10, radius=False, more=True) for end in (value.lower(), value.upper())]
+                texts = [
+                    end.str(digits + prec // 3 + 10, radius=False, more=True) for end in (value.lower(), value.upper())
+                ]
                 rounded = {_round_text(t, digits) for t in texts}
                 if len(rounded) == 1:
                     return rounded.pop()
@@ -93,14 +95,16 @@ def test_complex_with_a_zero_part(case):
     if im == 0:  # the real road: the real part is Γ correctly rounded, the imaginary part exactly 0
         assert result.imag_units == 0
         real = spouge.gamma(re, digits=digits + 1)  # digits+1 on the quantum floor(log10|v|) - digits
-        assert result.real_units * Fraction(10) ** result.quantum == real.mantissa * Fraction(10) ** (real.exponent - digits)
+        assert result.real_units * Fraction(10) ** result.quantum == real.mantissa * Fraction(10) ** (
+            real.exponent - digits
+        )
 
 
 def test_mpmath_second_opinion_on_a_sample():
     """mpmath agrees on every 3rd case it can evaluate quickly (at most 200 decimals of x)."""
     checked = 0
     for category, fn, x, digits in REAL_CASES[::3]:
-        if isinstance(x, str) and len(x) > 200 or not isinstance(x, str):
+        if (isinstance(x, str) and len(x) > 200) or not isinstance(x, str):
             continue
         exact = hard_cases.parse_exact(x)
         mp_x = mpmath.mpf(exact.numerator) / exact.denominator

@@ -22,7 +22,7 @@ def test_measured_error_never_exceeds_spouges_bound(x):
 
 def test_terms_show_the_cancellation():
     ts = terms(Fraction(9, 2), 30)
-    assert [t["k"] for t in ts] == list(range(30)) + ["sum"]
+    assert [t["k"] for t in ts] == [*range(30), "sum"]
     signs = [t["sign"] for t in ts[1:30]]
     assert signs == [1 if k % 2 else -1 for k in range(1, 30)]
     largest = max(t["log10_abs"] for t in ts[:30] if t["log10_abs"] is not None)
@@ -71,4 +71,6 @@ def test_http_route():
         r = c.getresponse()
         page = r.read()
         assert r.status == 200 and r.getheader("Content-Type") == "text/html; charset=utf-8"
-        assert b"<svg" in page and b"http://" not in page.replace(b'xmlns="http://www.w3.org/2000/svg"', b"").replace(b'"http://www.w3.org/2000/svg"', b"")
+        assert b"<svg" in page and b"http://" not in page.replace(b'xmlns="http://www.w3.org/2000/svg"', b"").replace(
+            b'"http://www.w3.org/2000/svg"', b""
+        )

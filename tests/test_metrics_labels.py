@@ -9,9 +9,9 @@ import tracemalloc
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from server_harness import resp_command, spouge_server
 from spouge.server.commands import REDIS_COMMANDS
 from spouge.server.metrics import DEFAULT_ROUTES, STATUSES, UNKNOWN, Metrics
-from server_harness import resp_command, spouge_server
 
 SECRET = "metrics-test-secret"
 INJECTION = 'X"} 1\nSPOUGE_INJECTED_TOTAL{BY="ANONYMOUS"} 1\n# {'
@@ -124,7 +124,10 @@ def test_20000_unknown_names_leave_metrics_and_memory_flat(server):
     rss_before = _rss_kb(server.proc.pid)
     names = [resp_command(f"UNKNOWN{i}:".encode() + b"n" * 1000) for i in range(20000)]
     _pipeline(server, names, b"-NOAUTH")
-    paths = [f"GET /made/up/{i}?q={i} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SECRET}\r\n\r\n".encode() for i in range(5000)]
+    paths = [
+        f"GET /made/up/{i}?q={i} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {SECRET}\r\n\r\n".encode()
+        for i in range(5000)
+    ]
     _pipeline(server, paths, b"HTTP/1.1 404")
     status, text = _scrape(server)
     counts = {tuple(s.labels.values()): s.value for s in samples(text) if s.name == "spouge_requests_total"}

@@ -8,7 +8,8 @@ import sys
 
 
 def run(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "spouge", "plot", *args], capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})})
+    return subprocess.run([sys.executable, "-m", "spouge", "plot", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
 
 
 def test_error_and_terms_pictures(tmp_path):

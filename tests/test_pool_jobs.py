@@ -30,7 +30,8 @@ def spin(loop: EventLoop, predicate, timeout: float = 30.0) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -144,7 +145,7 @@ def test_the_deadline_counts_from_submission_and_covers_queued_jobs(loop, make_p
     submitted = time.monotonic()
     pool.submit(("gamma", "0.31", 30000), lambda outcome: outcomes.setdefault("queued", (outcome, time.monotonic())))
     spin(loop, lambda: len(outcomes) == 2, timeout=5)
-    for outcome, when in outcomes.values():
+    for outcome, _when in outcomes.values():
         assert isinstance(outcome, ComputeError) and outcome.kind == "timeout"
     assert outcomes["queued"][1] - submitted < 0.9  # not 0.5 s after it reached a worker
     assert len(pool.queue) == 0 and pool.stats["timeouts"] == 2
@@ -164,7 +165,7 @@ def test_cancels_racing_with_completion_never_hit_the_next_job(loop, make_pool):
         waiter.cancel()
         outcomes = []
         pool.submit(("gamma", f"{i}.25", 40), outcomes.append, key=("next", i))
-        spin(loop, lambda: outcomes, timeout=10)
+        spin(loop, lambda outcomes=outcomes: outcomes, timeout=10)
         assert outcomes[0]["value"] == str(spouge.gamma(f"{i}.25", digits=40)), (i, outcomes[0])
     assert 0 < pool.stats["stopped"] < pool.stats["abandoned"] == 60  # both sides of the race were run
     assert pool.stats["killed_cancels"] == 0 and pool.stats["crashes"] == 0

@@ -35,7 +35,9 @@ def _abort(s: socket.socket) -> None:
 
 
 def _workers(server_pid: int) -> list[str]:
-    return subprocess.run(["pgrep", "-f", f"spouge.server.worker [0-9]+ {server_pid}$"], capture_output=True, text=True).stdout.split()
+    return subprocess.run(
+        ["pgrep", "-f", f"spouge.server.worker [0-9]+ {server_pid}$"], capture_output=True, text=True
+    ).stdout.split()
 
 
 def test_clients_that_leave_free_the_queue_and_the_worker():

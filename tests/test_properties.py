@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 import spouge
 
-decimals = st.decimals(min_value=Decimal("-150"), max_value=Decimal("400"), places=6, allow_nan=False, allow_infinity=False)
+decimals = st.decimals(min_value=Decimal("-150"), max_value=Decimal("400"), places=6, allow_nan=False,
+                       allow_infinity=False)
 digits_st = st.integers(min_value=5, max_value=60)
 
 
@@ -45,8 +46,12 @@ def test_reflection(x, digits):
     mpmath.mp.dps = digits + 20
     with localcontext() as c:
         c.prec = 2 * digits + 10  # the product of two digits-digit numbers, exactly
-        product = spouge.gamma(str(x), digits=digits).to_decimal() * spouge.gamma(str(1 - x), digits=digits).to_decimal()
-    expected = Decimal(str(mpmath.pi / mpmath.sinpi(mpmath.mpf(Fraction(str(x)).numerator) / Fraction(str(x)).denominator)))
+        product = (
+            spouge.gamma(str(x), digits=digits).to_decimal() * spouge.gamma(str(1 - x), digits=digits).to_decimal()
+        )
+    expected = Decimal(
+        str(mpmath.pi / mpmath.sinpi(mpmath.mpf(Fraction(str(x)).numerator) / Fraction(str(x)).denominator))
+    )
     assert _rel_close(product, expected, digits)
 
 
@@ -57,4 +62,6 @@ def test_lgamma_is_log_abs_gamma(x, digits):
     lg = spouge.lgamma(str(x), digits=digits).to_decimal()
     with localcontext() as c:
         c.prec = digits + 30
-        assert abs(abs(g).ln() - lg) <= max(abs(lg), Decimal(1)) * Decimal(10) ** (2 - digits) + abs(lg) * Decimal(10) ** (1 - digits)
+        assert abs(abs(g).ln() - lg) <= max(abs(lg), Decimal(1)) * Decimal(10) ** (2 - digits) + abs(lg) * Decimal(
+            10
+        ) ** (1 - digits)

@@ -22,7 +22,7 @@ from spouge.protocol.redis import UNAUTHENTICATED_LIMITS, split_inline
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
 
-from parse_trickle import limits_for, load_parser_module, quarter_costs, requests, resp  # noqa: E402
+from parse_trickle import limits_for, load_parser_module, quarter_costs, requests, resp
 
 PARSER = load_parser_module(os.environ.get("SPOUGE_COMPARE_PARSER"))
 
@@ -60,14 +60,16 @@ def test_trickled_request_costs_linear_time_byte_by_byte(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_trickled_request_costs_linear_time_in_small_chunks(kind):
-    assert _ratio(2_000_000, kind, 16) < 3  # 2 MB (limits raised) in 16-byte reads: a re-parsing parser copies ~10^11 bytes
+    assert _ratio(2_000_000, kind,
+                  16) < 3  # 2 MB (limits raised) in 16-byte reads: a re-parsing parser copies ~10^11 bytes
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 7, 16, 1000])
 def test_any_split_gives_the_same_requests(chunk):
     data = (resp(b"GAMMA", b"0.5", b"30") + b"PING\r\n" + b"*0\r\n*-1\r\n" + resp(b"ECHO", b"a\r\nb" * 500)
             + b'ECHO "a b" \'c d\' e\r\n' + b"\r\n" + resp(b"FACTORIAL", b"100"))
-    expected = [("GAMMA", (b"0.5", b"30")), ("PING", ()), ("ECHO", (b"a\r\nb" * 500,)), ("ECHO", (b"a b", b"c d", b"e")), ("FACTORIAL", (b"100",))]
+    expected = [("GAMMA", (b"0.5", b"30")), ("PING", ()), ("ECHO", (b"a\r\nb" * 500,)),
+                ("ECHO", (b"a b", b"c d", b"e")), ("FACTORIAL", (b"100",))]
     assert parse_all(data, len(data)) == expected
     assert parse_all(data, chunk) == expected
 

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
+from server_harness import read_reply, resp_command, spouge_server
 from spouge.protocol import ProtocolError, closing_error, is_http_start, resp
 from spouge.protocol.http import HTTP2_PREFACE, HttpRequestParser
-from server_harness import read_reply, resp_command, spouge_server
 
 CONTROL = b"\x00\x01\x1b[31m"
 #: What a reply line may hold: printable ASCII and UTF-8 sequences, no C0/C1 control bytes, no DEL.
@@ -53,7 +53,8 @@ def test_cr_and_lf_cannot_split_an_error_line():
     assert resp.error("ERR plain text, é and ü") == "-ERR plain text, é and ü\r\n".encode()
 
 
-@pytest.mark.parametrize("first", [HTTP2_PREFACE + SETTINGS_FRAME, HTTP2_PREFACE, b"GET /health HTTP/2.0\r\nHost: x\r\n\r\n"])
+@pytest.mark.parametrize("first",
+                         [HTTP2_PREFACE + SETTINGS_FRAME, HTTP2_PREFACE, b"GET /health HTTP/2.0\r\nHost: x\r\n\r\n"])
 def test_http2_gets_505_and_a_close_at_once(server, first):
     start = time.monotonic()
     with server.connect(timeout=5) as s:
@@ -70,7 +71,8 @@ def test_http2_gets_505_and_a_close_at_once(server, first):
 @pytest.mark.skipif(not shutil.which("curl"), reason="needs curl")
 def test_curl_http2_prior_knowledge_fails_fast(server):
     start = time.monotonic()
-    proc = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "--max-time", "8", f"http://127.0.0.1:{server.port}/health"],
+    proc = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "--max-time", "8",
+                           f"http://127.0.0.1:{server.port}/health"],
                           capture_output=True, timeout=30)
     took = time.monotonic() - start
     assert proc.returncode != 0 and took < 2, (proc.returncode, took, proc.stderr)
@@ -81,12 +83,18 @@ def test_http1_still_served_after_the_version_checks(server):
     with server.connect() as s:
         s.sendall(b"GET /health HTTP/1.0\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         reply = read_reply(s, timeout=5, until_close=True)
-    assert reply.startswith(b"HTTP/1.0 200 OK\r\n") and reply.count(b" 200 OK\r\n") == 1  # 1.0 without keep-alive closes
+    assert (
+        reply.startswith(b"HTTP/1.0 200 OK\r\n") and reply.count(b" 200 OK\r\n") == 1
+    )  # 1.0 without keep-alive closes
 
 
 def test_version_detection_in_the_codec():
     assert is_http_start(b"PRI * HTTP/2.0") and is_http_start(b"GET / HTTP/1.1") and is_http_start(b"GET / HTTP/0.9")
-    assert not is_http_start(b"GET / HTTPS") and not is_http_start(b"FACTORIAL 10") and not is_http_start(b"get / HTTP/1.1")
+    assert (
+        not is_http_start(b"GET / HTTPS")
+        and not is_http_start(b"FACTORIAL 10")
+        and not is_http_start(b"get / HTTP/1.1")
+    )
     for data in (HTTP2_PREFACE, b"GET / HTTP/2.0\r\n\r\n", b"GET / HTTP/0.9\r\n\r\n"):
         for step in (1, len(data)):
             parser = HttpRequestParser()

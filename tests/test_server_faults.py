@@ -1,4 +1,5 @@
-"""Misbehaving clients and bad input end to end: garbage, slow loris, disconnects, fd exhaustion, shutdown under load."""
+"""Misbehaving clients and bad input end to end: garbage, slow loris, disconnects, fd exhaustion,
+shutdown under load."""
 
 from __future__ import annotations
 
@@ -33,11 +34,16 @@ def _clients(port: int) -> int:
 
 
 def test_garbage_senders_beside_good_clients():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
     with spouge_server("--jobs", "1") as server:
         rng = random.Random(5)
-        garbage = [rng.randbytes(rng.randint(1, 2000)) for _ in range(50)] + [b"*99999999999\r\n", b"GET / HTTP/9\r\n\r\n", b"\x00" * 5000, b"$5\r\nhello"]
+        garbage = [rng.randbytes(rng.randint(1, 2000)) for _ in range(50)] + [
+            b"*99999999999\r\n",
+            b"GET / HTTP/9\r\n\r\n",
+            b"\x00" * 5000,
+            b"$5\r\nhello",
+        ]
         stop = threading.Event()
         errors = []
 
@@ -82,7 +88,7 @@ def test_garbage_senders_beside_good_clients():
 
 
 def test_slow_loris_connections_are_closed_at_the_deadline():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
     with spouge_server("--jobs", "0", "--request-timeout", "2") as server:
         lorises = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(1000)]
@@ -139,18 +145,23 @@ def test_disconnects_mid_request_and_mid_reply_leak_nothing():
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # RST on close
             s.close()
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and (_clients(server.port) != base_clients or _fd_count(server.proc.pid) != base_fds):
+        while time.monotonic() < deadline and (
+            _clients(server.port) != base_clients or _fd_count(server.proc.pid) != base_fds
+        ):
             time.sleep(0.1)
         assert _clients(server.port) == base_clients
         assert _fd_count(server.proc.pid) == base_fds
-        assert redis.Redis(port=server.port).execute_command("GAMMA", "0.5", 3000) == str(spouge.gamma("0.5", digits=3000)).encode()
+        assert (
+            redis.Redis(port=server.port).execute_command("GAMMA", "0.5", 3000)
+            == str(spouge.gamma("0.5", digits=3000)).encode()
+        )
 
 
 def test_file_descriptors_exhausted():
     def low_limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
     with spouge_server("--jobs", "1", preexec=low_limit) as server:
         time.sleep(0.3)
@@ -194,12 +205,13 @@ def test_file_descriptors_exhausted():
 
 
 def _cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def test_sigterm_with_200_requests_in_flight():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(4096, hard), hard))
     # what to send and what must come back, worked out before anything is sent
     plan = [(b"*3\r\n$5\r\nGAMMA\r\n$5\r\n0.123\r\n$4\r\n8000\r\n", str(spouge.gamma("0.123", digits=8000)).encode())]

@@ -68,7 +68,11 @@ def test_errors_are_json(server, path, status, message):
 
 def test_wrong_method(server):
     response, data = get(server, "/v1/gamma?x=2", method="POST", body=b"")
-    assert response.status == 405 and response.getheader("Allow") == "GET, HEAD" and "not allowed" in json.loads(data)["error"]
+    assert (
+        response.status == 405
+        and response.getheader("Allow") == "GET, HEAD"
+        and "not allowed" in json.loads(data)["error"]
+    )
 
 
 def test_head(server):
@@ -84,8 +88,13 @@ def test_health_and_metrics(server):
     response, data = get(server, "/metrics")
     text = data.decode()
     assert response.status == 200 and response.getheader("Content-Type").startswith("text/plain; version=0.0.4")
-    for needle in ['spouge_requests_total{command="/v1/factorial",status="200"}', "spouge_request_duration_seconds_bucket{le=\"+Inf\"}",
-                   "spouge_connections_open", "spouge_cache_hits_total", "spouge_pool_queue_length"]:
+    for needle in [
+        'spouge_requests_total{command="/v1/factorial",status="200"}',
+        'spouge_request_duration_seconds_bucket{le="+Inf"}',
+        "spouge_connections_open",
+        "spouge_cache_hits_total",
+        "spouge_pool_queue_length",
+    ]:
         assert needle in text
     hits = [line for line in text.splitlines() if line.startswith("spouge_cache_hits_total ")]
     assert float(hits[0].split()[1]) >= 1
@@ -109,7 +118,9 @@ def test_http_10(server):
     reply = server.request(b"GET /v1/factorial?x=5&digits=3 HTTP/1.0\r\n\r\n", until_close=True)
     assert reply.startswith(b"HTTP/1.0 200 OK\r\n") and b"Connection: close" in reply
     assert json.loads(reply.split(b"\r\n\r\n", 1)[1])["value"] == "1.20e+2"
-    reply = server.request(b"GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /health HTTP/1.0\r\n\r\n", until_close=True)
+    reply = server.request(
+        b"GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /health HTTP/1.0\r\n\r\n", until_close=True
+    )
     assert reply.count(b"HTTP/1.0 200 OK") == 2 and b"Connection: keep-alive" in reply
 
 

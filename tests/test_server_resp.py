@@ -84,7 +84,11 @@ def test_pipeline_with_errors_in_the_middle(client):
     pipe.execute_command("GAMMA", 0)
     pipe.execute_command("FACTORIAL", 4)
     results = pipe.execute(raise_on_error=False)
-    assert results[0] == b"6.000000000000000e+0" and isinstance(results[1], redis.ResponseError) and results[2] == b"2.400000000000000e+1"
+    assert (
+        results[0] == b"6.000000000000000e+0"
+        and isinstance(results[1], redis.ResponseError)
+        and results[2] == b"2.400000000000000e+1"
+    )
 
 
 def test_command_for_redis_cli(server):
@@ -97,7 +101,9 @@ def test_command_for_redis_cli(server):
 
 
 def test_inline_commands(server):
-    reply = server.request(b'PING\r\nfactorial 100 50\r\n\r\nECHO "two words"\nGAMMA \'0.5\' 5\r\nQUIT\r\n', until_close=True)
+    reply = server.request(
+        b"PING\r\nfactorial 100 50\r\n\r\nECHO \"two words\"\nGAMMA '0.5' 5\r\nQUIT\r\n", until_close=True
+    )
     assert reply == b"+PONG\r\n$56\r\n" + F100 + b"\r\n$9\r\ntwo words\r\n$9\r\n1.7725e+0\r\n+OK\r\n"
 
 
@@ -135,5 +141,7 @@ def test_replies_before_a_protocol_error_are_kept(server):
 
 
 def test_non_utf8_and_nul_bytes(server):
-    reply = server.request(resp_command(b"GAMMA", b"\xff\xfe") + resp_command(b"GAMMA", b"1\x002") + resp_command("PING"))
+    reply = server.request(
+        resp_command(b"GAMMA", b"\xff\xfe") + resp_command(b"GAMMA", b"1\x002") + resp_command("PING")
+    )
     assert reply.startswith(b"-ERR x is not valid UTF-8\r\n-ERR x = ") and reply.endswith(b"+PONG\r\n")

@@ -10,14 +10,18 @@ import time
 import pytest
 import redis
 
-from server_harness import read_reply, resp_command, spouge_server, self_signed_certificate
+from server_harness import read_reply, resp_command, self_signed_certificate, spouge_server
 
 SECRET = "s3cr3t-pass"
 
 
 def test_resp_requires_auth():
     with spouge_server("--requirepass", SECRET, "--jobs", "0") as server:
-        reply = server.request(b"PING\r\nFACTORIAL 5 3\r\nAUTH wrong\r\nAUTH default wrong\r\nAUTH " + SECRET.encode() + b"\r\nFACTORIAL 5 3\r\n")
+        reply = server.request(
+            b"PING\r\nFACTORIAL 5 3\r\nAUTH wrong\r\nAUTH default wrong\r\nAUTH "
+            + SECRET.encode()
+            + b"\r\nFACTORIAL 5 3\r\n"
+        )
         assert reply == (
             b"-NOAUTH Authentication required.\r\n-NOAUTH Authentication required.\r\n"
             b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
@@ -52,6 +56,7 @@ def test_unauthenticated_caps_are_small():
 
 def test_http_bearer():
     with spouge_server("--requirepass", SECRET, "--jobs", "0") as server:
+
         def get(path, headers=None):
             c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
             c.request("GET", path, headers=headers or {})
@@ -59,7 +64,11 @@ def test_http_bearer():
             return r, r.read()
 
         r, body = get("/v1/factorial?x=5&digits=3")
-        assert r.status == 401 and r.getheader("WWW-Authenticate").startswith("Bearer") and json.loads(body)["status"] == 401
+        assert (
+            r.status == 401
+            and r.getheader("WWW-Authenticate").startswith("Bearer")
+            and json.loads(body)["status"] == 401
+        )
         assert get("/v1/factorial?x=5&digits=3", {"Authorization": "Bearer wrong"})[0].status == 401
         assert get("/metrics")[0].status == 401
         r, body = get("/v1/factorial?x=5&digits=3", {"Authorization": f"Bearer {SECRET}"})
@@ -116,7 +125,17 @@ def test_bad_tls_files_exit_2(tmp_path):
 
     bogus = tmp_path / "bogus.pem"
     bogus.write_text("not a certificate")
-    proc = subprocess.run([sys.executable, "-m", "spouge", "serve", "--port", "0", "--tls-cert", str(bogus)], capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-m", "spouge", "serve", "--port", "0", "--tls-cert", str(bogus)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 2 and "TLS" in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "spouge", "serve", "--tls-cert", "/nonexistent.pem"], capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-m", "spouge", "serve", "--tls-cert", "/nonexistent.pem"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 2 and "no such file" in proc.stderr

@@ -100,7 +100,9 @@ def test_concurrent_processes_never_read_half_a_file(cache):
         f"print(spouge.tablecache.provide({A}, {F}) == tuple(c.iter_coefficients({A}, {F})))"
     )
     env = dict(os.environ, SPOUGE_CACHE_DIR=str(cache))
-    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env, text=True) for _ in range(4)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env, text=True) for _ in range(4)
+    ]
     assert [p.communicate(timeout=120)[0].strip() for p in procs] == ["True"] * 4
     assert tablecache.load(str(cache), A, F) is not None
     assert not list(cache.glob(".coeffs-*"))

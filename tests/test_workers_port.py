@@ -81,7 +81,9 @@ def _wait_for(predicate, timeout: float = 10.0):
 
 def test_one_scrape_counts_every_worker_and_a_dead_worker_is_replaced(tmp_path):
     with spouge_server("--workers", "2", "--jobs", "0", env={"TMPDIR": str(tmp_path)}) as server:
-        assert [p.name for p in tmp_path.iterdir() if p.name.startswith("spouge-metrics-")]  # the supervisor's private directory
+        assert [
+            p.name for p in tmp_path.iterdir() if p.name.startswith("spouge-metrics-")
+        ]  # the supervisor's private directory
         served_by: dict[int, int] = {}
         for _ in range(60):
             c = redis.Redis(port=server.port, socket_timeout=10)
@@ -109,11 +111,19 @@ def test_one_scrape_counts_every_worker_and_a_dead_worker_is_replaced(tmp_path):
         while len(replacement) < 2 and time.monotonic() < end:  # the survivor and a new worker answer
             replacement.add(_pid_of_answering_worker(server.port))
         assert victim not in replacement and len(replacement) == 2, (victim, replacement)
-        children = {int(p) for p in subprocess.run(["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True).stdout.split()}
+        children = {
+            int(p)
+            for p in subprocess.run(
+                ["pgrep", "-P", str(server.proc.pid)], capture_output=True, text=True
+            ).stdout.split()
+        }
         assert replacement <= children and victim not in children
         assert _factorial_count(server.port) == 60  # the dead worker's counts stay in the totals
         # its live gauge left the sum: only the connections still held (and the scrape's own) are open
-        assert _wait_for(lambda: _open_connections(server.port) == len(held) + 1 or None), (_open_connections(server.port), len(held))
+        assert _wait_for(lambda: _open_connections(server.port) == len(held) + 1 or None), (
+            _open_connections(server.port),
+            len(held),
+        )
         for c in held:
             c.close()
         assert server.stop() == 0
@@ -136,7 +146,9 @@ def test_ctrl_c_to_the_process_group_drains_once():
             s.sendall(b"lo\r\n")
             assert read_reply(s, 10, until_close=True) == b"$5\r\nhello\r\n"
         assert server.proc.wait(20) == 0
-        assert subprocess.run(["pgrep", "-g", str(server.proc.pid)], capture_output=True).returncode == 1  # no worker left
+        assert (
+            subprocess.run(["pgrep", "-g", str(server.proc.pid)], capture_output=True).returncode == 1
+        )  # no worker left
 
 
 def _connection_pids(port: int, count: int) -> list[int]:

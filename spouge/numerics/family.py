@@ -31,11 +31,18 @@ from .arguments import parse_number, parse_real
 from .coefficients import product_range
 from .engine import log_factorial_complex
 from .functions import (
-    PoleError, SpougeResult, _digits_for_plan, _exact_text, _ln_abs_gamma, _precision_args, _short, _undecided,
-    bound_text, enclosing,
+    PoleError,
+    _digits_for_plan,
+    _exact_text,
+    _ln_abs_gamma,
+    _precision_args,
+    _short,
+    _undecided,
+    bound_text,
+    enclosing,
 )
 from .precision import magnitude_bits, next_bits, plan
-from .result import ComplexSpougeResult, int_text
+from .result import ComplexSpougeResult, SpougeResult, int_text
 from .rounding import round_from_log, round_rational
 
 #: Exact rational values are computed when their numerator and denominator stay below this many bits.
@@ -91,19 +98,23 @@ def _log_space(name: str, text: str, digits: int, mode: str, radix: int, terms: 
     p = plan("gamma", parts[:1], _digits_for_plan(digits, radix))
     extra = max(magnitude_bits(x) for x in parts) + 2
     bits = p.bits + 2 * len(terms).bit_length()
-    ceiling = max(p.max_bits, 2 * bits + 2 * max(max(abs(x.numerator).bit_length(), x.denominator.bit_length()) for x in parts) + 256)
+    input_bits = max(max(abs(x.numerator).bit_length(), x.denominator.bit_length()) for x in parts)
+    ceiling = max(p.max_bits, 2 * bits + 2 * input_bits + 256)
     while True:
-        total, a_max, bound = None, 0, 0.0
+        total: arb | None = None
+        a_max, bound = 0, 0.0
         for x, c in terms:
             ln_abs, _, a, log2_bound = _ln_abs_gamma(x, bits, extra)
             with ctx.workprec(bits + extra + 16):
                 total = ln_abs * c if total is None else total + ln_abs * c
             a_max, bound = max(a_max, a), max(bound, log2_bound)
+        assert total is not None  # terms is never empty
         with ctx.workprec(bits + extra + 16):
             decided = round_from_log(total, digits, mode, sign, radix)
         if decided is not None:
             n, e = decided
-            return SpougeResult(name, text, digits, sign * n, e, a_max, bound_text(bound), bits + extra, radix, mode, False, None)
+            return SpougeResult(name, text, digits, sign * n, e, a_max, bound_text(bound), bits + extra, radix, mode,
+                                False, None)
         following = next_bits(bits, None, ceiling)
         if following is None:
             raise _undecided(name, text, digits, bits)
@@ -117,7 +128,7 @@ def _gamma_sign(x: Fraction) -> int:
 
 
 @enclosing
-def rgamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None) -> SpougeResult:
+def rgamma(x: object, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None) -> SpougeResult:
     """1/Γ(x), entire: exactly 0 at x = 0, -1, -2, ...; correctly rounded elsewhere."""
     digits, mode, radix = _precision_args(digits, rounding, bits)
     value = parse_real(x)
@@ -130,7 +141,7 @@ def rgamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None =
 
 
 @enclosing
-def beta(a, b, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None) -> SpougeResult:
+def beta(a: object, b: object, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None) -> SpougeResult:
     """B(a, b) = Γ(a)Γ(b)/Γ(a+b) for real a, b; the finite limits where poles cancel; PoleError where it is infinite."""
     digits, mode, radix = _precision_args(digits, rounding, bits)
     va, vb = parse_real(a, "a"), parse_real(b, "b")
@@ -142,7 +153,8 @@ def beta(a, b, digits: int = 16, *, rounding: str = "nearest", bits: int | None 
             denominator = _rising_exact(x, int(m))
             if denominator == 0:
                 raise PoleError(f"beta({_short(text)}): B has a pole there (x (x+1) ... (x+m-1) = 0)")
-            return _from_rational("beta", text, Fraction(int(product_range(1, int(m)))) / denominator, digits, mode, radix)
+            return _from_rational("beta", text, Fraction(int(product_range(1, int(m)))) / denominator, digits, mode,
+                                  radix)
     if _is_pole(va) or _is_pole(vb):
         raise PoleError(f"beta({_short(text)}): B has a pole there (Γ of an argument is infinite)")
     if _is_pole(s):
@@ -152,7 +164,8 @@ def beta(a, b, digits: int = 16, *, rounding: str = "nearest", bits: int | None 
 
 
 @enclosing
-def binomial(n, k, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None) -> SpougeResult:
+def binomial(n: object, k: object, digits: int = 16, *, rounding: str = "nearest",
+             bits: int | None = None) -> SpougeResult:
     """C(n, k) = Γ(n+1)/(Γ(k+1)Γ(n-k+1)) for real n, k: exact integers where n and k are integers.
 
     Integer k: the polynomial n (n-1) ... (n-k+1)/k! for k >= 0 (so negative and huge n too), 0 for k < 0.
@@ -187,16 +200,18 @@ def binomial(n, k, digits: int = 16, *, rounding: str = "nearest", bits: int | N
     return _log_space("binomial", text, digits, mode, radix, terms, sign)
 
 
-def _signed_binomial(n, k, sign: int, text: str, digits: int, mode: str, radix: int) -> SpougeResult:
+def _signed_binomial(n: object, k: object, sign: int, text: str, digits: int, mode: str, radix: int) -> SpougeResult:
     """sign * C(n, k) (C(n, k) > 0) in `mode`: a negative value rounds |V| the mirrored way (-up(v) = down(-v))."""
     mirrored = {"down": "up", "up": "down"}.get(mode, mode) if sign < 0 else mode
     positive = binomial(n, k, digits if radix == 10 else 16, rounding=mirrored, bits=digits if radix == 2 else None)
+    assert isinstance(positive, SpougeResult)  # a rounding mode, never "enclosure"
     return SpougeResult("binomial", text, positive.digits, sign * positive.mantissa, positive.exponent, positive.a,
                         positive.error_bound, positive.precision, positive.radix, mode, positive.exact, None)
 
 
 @enclosing
-def rising(x, n, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None) -> SpougeResult:
+def rising(x: object, n: object, digits: int = 16, *, rounding: str = "nearest",
+           bits: int | None = None) -> SpougeResult:
     """The rising factorial (Pochhammer symbol) x (x+1) ... (x+n-1) = Γ(x+n)/Γ(x), for real x and n."""
     digits, mode, radix = _precision_args(digits, rounding, bits)
     vx, vn = parse_real(x, "x"), parse_real(n, "n")
@@ -205,7 +220,8 @@ def rising(x, n, digits: int = 16, *, rounding: str = "nearest", bits: int | Non
 
 
 @enclosing
-def falling(x, n, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None) -> SpougeResult:
+def falling(x: object, n: object, digits: int = 16, *, rounding: str = "nearest",
+            bits: int | None = None) -> SpougeResult:
     """The falling factorial x (x-1) ... (x-n+1) = Γ(x+1)/Γ(x-n+1), for real x and n."""
     digits, mode, radix = _precision_args(digits, rounding, bits)
     vx, vn = parse_real(x, "x"), parse_real(n, "n")
@@ -239,7 +255,7 @@ def _rising(vx: Fraction, vn: Fraction, name: str, text: str, digits: int, mode:
 # --- the principal branch of log Γ ---------------------------------------------------------------
 
 
-def loggamma(z, digits: int = 16) -> ComplexSpougeResult | SpougeResult:
+def loggamma(z: object, digits: int = 16) -> ComplexSpougeResult | SpougeResult:
     """log Γ(z) on the principal branch (as mpmath.loggamma and scipy.special.loggamma define it).
 
     Analytic off the branch cut (-inf, 0]; equal to ln Γ(z) for real z > 0 (a real result, correctly
@@ -259,7 +275,7 @@ def loggamma(z, digits: int = 16) -> ComplexSpougeResult | SpougeResult:
     return _loggamma_complex(re, im, text, digits)
 
 
-def _loggamma_ball(re: Fraction, im: Fraction, bits: int, extra: int):
+def _loggamma_ball(re: Fraction, im: Fraction, bits: int, extra: int) -> tuple[acb, int, float]:
     """(log Γ(z) as an acb ball, a, log2 bound) on the principal branch, z not a pole."""
     if im < 0:  # log Γ(conj z) = conj log Γ(z); on the cut (im = 0) the limit from above
         value, a, bound = _loggamma_ball(re, -im, bits, extra)
@@ -270,9 +286,11 @@ def _loggamma_ball(re: Fraction, im: Fraction, bits: int, extra: int):
     pr, pi = re.numerator * (q // re.denominator), im.numerator * (q // im.denominator)
     if pr >= q:  # Re z >= 1: log Γ(z) = log (z-1)!, on the branch Stirling's series picks
         lf = log_factorial_complex(pr - q, pi, q, bits, work)
+        assert isinstance(lf.value, acb)  # log_factorial_complex's balls are complex
         return _principal(lf.value, re, im, work), lf.a, lf.log2_bound
     if pr >= 0:  # 0 <= Re z < 1: log Γ(z) = log Γ(z+1) - log z (the recurrence holds on the principal branch)
         lf = log_factorial_complex(pr, pi, q, bits, work)
+        assert isinstance(lf.value, acb)  # log_factorial_complex's balls are complex
         with ctx.workprec(work + 16):
             upper = _principal(lf.value, re + 1, im, work)
             return upper - acb(arb(fmpq(pr, q)), arb(fmpq(pi, q))).log(), lf.a, lf.log2_bound
@@ -300,6 +318,14 @@ def _loggamma_ball(re: Fraction, im: Fraction, bits: int, extra: int):
     return value, a, bound
 
 
+def _floor_int(value: arb) -> int:
+    """The floor of a ball that is one exact point (a midpoint, plus an exact 1/2)."""
+    floor = value.floor().unique_fmpz()
+    if floor is None:
+        raise ArithmeticError("internal: the floor of an exact ball is not unique")
+    return int(floor)
+
+
 def _principal(value: acb, re: Fraction, im: Fraction, work: int) -> acb:
     """value = log Γ(w) up to a multiple of 2πi (Spouge's ln S is a principal log), w = re + i im, Re w >= 1:
     the multiple that puts it on the principal branch.
@@ -312,7 +338,7 @@ def _principal(value: acb, re: Fraction, im: Fraction, work: int) -> acb:
         w = acb(arb(fmpq(re.numerator, re.denominator)), arb(fmpq(im.numerator, im.denominator)))
         stirling = (w - 0.5) * w.log() - w + 1 / (12 * w)
         turns = ((stirling.imag - value.imag) / (2 * arb.pi())).mid()
-        k = int((turns + arb(0.5)).floor().unique_fmpz())
+        k = _floor_int(turns + arb(0.5))
     if k == 0:
         return value
     with ctx.workprec(work + 16):
@@ -334,7 +360,7 @@ def _loggamma_complex(re: Fraction, im: Fraction, text: str, digits: int) -> Com
                     scaled = value * scale
                     limit = arb(0.05)
                     if scaled.real.rad() < limit and scaled.imag.rad() < limit:
-                        units = [int((part.mid() + arb(0.5)).floor().unique_fmpz()) for part in (scaled.real, scaled.imag)]
+                        units = [_floor_int(part.mid() + arb(0.5)) for part in (scaled.real, scaled.imag)]
                         return ComplexSpougeResult("loggamma", text, digits, units[0], units[1], quantum, a,
                                                    bound_text(bound), bits + extra)
         following = next_bits(bits, None, p.max_bits + 64)

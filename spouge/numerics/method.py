@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import TypedDict
 
 from flint import arb, ctx, fmpq
 
@@ -28,7 +29,19 @@ MAX_A = 200
 LOG10_2 = math.log10(2)
 
 
-def factorial_argument(function: str, x) -> Fraction:
+class ErrorPoint(TypedDict):
+    a: int
+    log10_bound: float
+    log10_error: float | None  # None: below what is resolved
+
+
+class Term(TypedDict):
+    k: int | str  # "sum" for S
+    sign: int
+    log10_abs: float | None  # None: below 2^-bits
+
+
+def factorial_argument(function: str, x: object) -> Fraction:
     """The z >= 0 at which the engine applies Spouge's formula for function(x)."""
     value = parse_real(x)
     if function == "factorial":
@@ -51,7 +64,7 @@ def _log10(value: arb) -> float | None:
     return round(float((abs(value).log() / arb(10).log()).mid().str(8, radius=False)), 4)
 
 
-def error_curve(z: Fraction, max_a: int) -> list[dict]:
+def error_curve(z: Fraction, max_a: int) -> list[ErrorPoint]:
     """[{a, log10_bound, log10_error}] for a = 3..max_a (log10_error None if below what we resolve)."""
     if not 3 <= max_a <= MAX_A:
         raise ValueError(f"max_a must be between 3 and {MAX_A}")
@@ -60,7 +73,9 @@ def error_curve(z: Fraction, max_a: int) -> list[dict]:
     bits = int(max_a * 6) + 96
     p, q = z.numerator, z.denominator
     truth = log_factorial(p, q, bits + 32, bits + 64 + p.bit_length()).value
-    out = []
+    if not isinstance(truth, arb):
+        raise TypeError("log_factorial of a rational must be a real ball")
+    out: list[ErrorPoint] = []
     with ctx.workprec(bits + 64 + p.bit_length()):
         zb = arb(fmpq(p, q))
         for a in range(3, max_a + 1):
@@ -77,7 +92,7 @@ def error_curve(z: Fraction, max_a: int) -> list[dict]:
     return out
 
 
-def terms(z: Fraction, a: int) -> list[dict]:
+def terms(z: Fraction, a: int) -> list[Term]:
     """[{k, sign, log10_abs}] for c_0 and each c_k/(z+k), k = 1..a-1, and their sum S.
 
     log10_abs is None for a term below 2^-bits (its fixed-point coefficient is 0)."""
@@ -85,7 +100,7 @@ def terms(z: Fraction, a: int) -> list[dict]:
         raise ValueError(f"a must be between 3 and {MAX_A}")
     bits = int(a * 2.2) + 64
     p, q = z.numerator, z.denominator
-    out = []
+    out: list[Term] = []
     with ctx.workprec(bits + 64):
         zb = arb(fmpq(p, q))
         scale = arb(2) ** -bits

@@ -146,7 +146,10 @@ def preview_ln_abs_gamma(x: Fraction) -> tuple[float, float] | None:
         return value, 1e-14 * scale + 1e-300
     nearest = round(x)
     f = x - nearest  # exact, |f| <= 1/2, f != 0 for a non-pole
-    ln_sin = math.log(math.sin(math.pi * abs(float(f)))) if abs(f) > Fraction(1, 10**300) else math.log(math.pi) + _log2_abs(f) * math.log(2)
+    if abs(f) > Fraction(1, 10**300):
+        ln_sin = math.log(math.sin(math.pi * abs(float(f))))
+    else:  # sin(pi f) ~ pi f, and f is below float range
+        ln_sin = math.log(math.pi) + _log2_abs(f) * math.log(2)
     lg, scale = _ln_gamma_positive(float(1 - x))
     value = math.log(math.pi) - ln_sin - lg
     return value, 1e-14 * (scale + abs(ln_sin) + 1.2) + 1e-300

@@ -40,7 +40,7 @@ def current() -> Reporter | None:
 @contextmanager
 def reporting(fn: Reporter | None) -> Iterator[None]:
     """Send progress to fn(phase, done, total) inside the block (None: silence)."""
-    global _reporter
+    global _reporter  # noqa: PLW0603 - the C core reads it through current(); one reporter per call
     previous = _reporter
     _reporter = fn
     try:

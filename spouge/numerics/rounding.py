@@ -63,16 +63,14 @@ def _round_scaled(m: arb, digits: int, exp: int, how: str, radix: int, low: int)
         shifted = m + arb(0.5)
         if shifted.contains_integer():  # a half-ulp point may be inside: undecided
             return None
-        n = shifted.floor().unique_fmpz()
+        floor = shifted.floor().unique_fmpz()
     else:
         if m.contains_integer():  # a grid point may be inside (or the value is on the grid)
             return None
-        n = m.floor().unique_fmpz()
-        if n is not None and how == "ceil":
-            n += 1
-    if n is None:
+        floor = m.floor().unique_fmpz()
+    if floor is None:
         return None
-    n = int(n)
+    n = int(floor) + 1 if how == "ceil" else int(floor)
     if n == top:
         return (radix ** (digits - 1), exp + 1) if low == radix ** (digits - 1) else (n, exp)
     if not low <= n < top:
@@ -94,7 +92,8 @@ def _round_across_power(m: arb, digits: int, exp: int, radix: int) -> Decimal | 
     return None
 
 
-def _decide(log_abs: arb, magnitude: arb | None, digits: int, how: str, radix: int, min_exponent: int | None):
+def _decide(log_abs: arb, magnitude: arb | None, digits: int, how: str, radix: int,
+            min_exponent: int | None) -> Decimal | None:
     """The common part: from ln|V| (and |V| itself when the caller has it) to (N, E) or None."""
     ln_r = _log_radix(radix)
     exps = _range_of_floors(log_abs / ln_r)
@@ -124,6 +123,7 @@ def _decide(log_abs: arb, magnitude: arb | None, digits: int, how: str, radix: i
             return None  # a directed rounding of a ball across R^E cannot be decided
         return _round_across_power(m, digits, exp, radix)
     if low == 0:
+        assert min_exponent is not None  # low is 0 only below min_exponent
         decided = _round_scaled(m, max(digits_here, 1), exp_out, how, radix, 0)
         if decided is None:
             return None
@@ -157,9 +157,9 @@ def round_ball(value: arb, digits: int, mode: str = "nearest", radix: int = 10,
 
 def decimal_exponent(n: int) -> int:
     """floor(log10 n) for an integer n >= 1, exactly."""
-    n = gmpy2.mpz(n)
-    e = int(n.num_digits(10)) - 1  # num_digits may be one too large
-    if n < gmpy2.mpz(10) ** e:
+    big = gmpy2.mpz(n)
+    e = int(big.num_digits(10)) - 1  # num_digits may be one too large
+    if big < gmpy2.mpz(10) ** e:
         e -= 1
     return e
 
@@ -188,12 +188,11 @@ def round_rational(value: Fraction, digits: int, mode: str = "nearest", radix: i
     scaled = magnitude / Fraction(radix) ** shift
     n, r = divmod(scaled.numerator, scaled.denominator)
     den = scaled.denominator
-    if how == "ceil" and r:
-        n += 1
-    elif how == "nearest" and (2 * r > den or (2 * r == den and n % 2 == 1)):
+    if (how == "ceil" and r) or (how == "nearest" and (2 * r > den or (2 * r == den and n % 2 == 1))):
         n += 1
     n = int(n)
     if low == 0:
+        assert min_exponent is not None  # low is 0 only below min_exponent
         return sign, (n, min_exponent + digits - 1)
     if n == radix**digits:
         return sign, (radix ** (digits - 1), exp + 1)

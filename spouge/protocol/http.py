@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httptools
@@ -56,7 +57,8 @@ class HttpRequest:
     """One parsed request.  The query string is split on first use (``query``): a request answered
     from the reply cache never needs it."""
 
-    __slots__ = ("method", "target", "path", "query_text", "headers", "version", "keep_alive", "body", "_query", "_duplicates")
+    __slots__ = ("_duplicates", "_query", "body", "headers", "keep_alive", "method", "path", "query_text", "target",
+                 "version")
 
     def __init__(self, method: str, target: str, path: str, query_text: str, headers: dict[str, str],
                  version: str, keep_alive: bool, body: bytes = b"") -> None:
@@ -65,7 +67,7 @@ class HttpRequest:
         self._query: dict[str, str] | None = None
         self._duplicates: tuple[str, ...] = ()
 
-    def _parse_query(self) -> None:
+    def _parse_query(self) -> dict[str, str]:
         query: dict[str, str] = {}
         duplicates = []
         for key, value in parse_query(self.query_text):
@@ -73,6 +75,7 @@ class HttpRequest:
                 duplicates.append(key)
             query[key] = value
         self._query, self._duplicates = query, tuple(duplicates)
+        return query
 
     @property
     def label(self) -> str:
@@ -81,9 +84,8 @@ class HttpRequest:
 
     @property
     def query(self) -> dict[str, str]:
-        if self._query is None:
-            self._parse_query()
-        return self._query
+        query = self._query
+        return query if query is not None else self._parse_query()
 
     @property
     def duplicate_params(self) -> tuple[str, ...]:
@@ -98,7 +100,7 @@ class HttpRequest:
 class _Builder:
     """llhttp callbacks; kept apart so the parser object holds no reference cycle to the connection."""
 
-    __slots__ = ("url", "headers", "header_bytes", "body", "done", "owner")
+    __slots__ = ("body", "done", "header_bytes", "headers", "owner", "url")
 
     def __init__(self, owner: HttpRequestParser) -> None:
         self.owner = owner
@@ -138,7 +140,7 @@ class _Builder:
 
 
 class HttpRequestParser:
-    __slots__ = ("_builder", "_parser", "_ready", "_dead", "_pending", "_finished")
+    __slots__ = ("_builder", "_dead", "_finished", "_parser", "_pending", "_ready")
 
     def __init__(self) -> None:
         self._builder = _Builder(self)
@@ -226,7 +228,7 @@ def parse_query(query: str) -> list[tuple[str, str]]:
 
 def http_response(
     status: int,
-    body: bytes | str | dict,
+    body: bytes | str | dict[str, Any],
     *,
     content_type: str = "application/json",
     keep_alive: bool = True,
@@ -239,7 +241,8 @@ def http_response(
         body = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()  # NaN/Infinity are not JSON
     elif isinstance(body, str):
         body = body.encode()
-    lines = [f"HTTP/{version} {status} {REASONS.get(status, 'Unknown')}", f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
+    lines = [f"HTTP/{version} {status} {REASONS.get(status, 'Unknown')}", f"Content-Type: {content_type}",
+             f"Content-Length: {len(body)}"]
     if not keep_alive:
         lines.append("Connection: close")
     elif version == "1.0":

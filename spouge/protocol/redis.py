@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 from . import fastpath
 from .errors import ProtocolError
@@ -66,7 +67,7 @@ class Command:
     and a frozen dataclass's __init__ costs three times as much.
     """
 
-    __slots__ = ("name", "args")
+    __slots__ = ("args", "name")
 
     def __init__(self, name: str, args: tuple[bytes, ...]) -> None:
         self.name, self.args = name, args
@@ -79,8 +80,11 @@ class Command:
     def __repr__(self) -> str:
         return f"Command({self.name!r}, {self.args!r})"
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         return isinstance(other, Command) and (self.name, self.args) == (other.name, other.args)
+
+    def __hash__(self) -> int:  # equal commands hash alike (defining __eq__ alone made them unhashable)
+        return hash((self.name, self.args))
 
 
 class RedisRequestParser:
@@ -95,7 +99,7 @@ class RedisRequestParser:
     ``_taken`` the bytes of the current request moved into that state.
     """
 
-    __slots__ = ("_buf", "_pos", "limits", "_args", "_remaining", "_bulk", "_bulk_size", "_line", "_taken")
+    __slots__ = ("_args", "_buf", "_bulk", "_bulk_size", "_line", "_pos", "_remaining", "_taken", "limits")
 
     def __init__(self, limits: RedisLimits = DEFAULT_LIMITS) -> None:
         self._buf = b""  # immutable: slicing it for arguments needs no copy of a bytearray first
@@ -138,13 +142,16 @@ class RedisRequestParser:
                         if command is not False:
                             return command
                         continue
-                else:
-                    return self._multibulk()
+                else:  # resuming one: False (a skipped header) cannot come, but would mean "go on" too
+                    command = self._multibulk()
+                    if command is not False:
+                        return command
+                    continue
             command = self._inline()
             if command is not False:
                 return command
 
-    def _multibulk(self) -> Command | None | bool:
+    def _multibulk(self) -> Command | Literal[False] | None:
         """A multibulk request, begun now or resumed: a Command, None for more bytes, or False
         for a null/empty one (``*-1``, ``*0``: skipped, as Redis does).
 
@@ -232,7 +239,7 @@ class RedisRequestParser:
         self._args, self._taken = None, 0
         return Command(args[0].decode("latin-1").upper(), tuple(args[1:]))
 
-    def _inline(self) -> Command | None | bool:
+    def _inline(self) -> Command | Literal[False] | None:
         """The rest of an inline line: a Command, None for more bytes, False for an empty line (skipped)."""
         buf, pos, line, limits = self._buf, self._pos, self._line, self.limits
         held = len(line) if line is not None else 0
@@ -267,12 +274,13 @@ def split_inline(line: bytes, max_words: int | None = None) -> list[bytes]:
     More than ``max_words`` words is a ProtocolError, raised as soon as it is seen.
     Linear in the line: the scans are regex/``find`` calls, one per word.
     """
+    words: list[bytes]
     if b'"' not in line and b"'" not in line:
         words = line.split()
         if max_words is not None and len(words) > max_words:
             raise ProtocolError("Protocol error: too many arguments")
         return words
-    words: list[bytes] = []
+    words = []
     i, n = 0, len(line)
     while True:
         start = _WORD_START.search(line, i)
@@ -282,7 +290,7 @@ def split_inline(line: bytes, max_words: int | None = None) -> list[bytes]:
         if max_words is not None and len(words) >= max_words:
             raise ProtocolError("Protocol error: too many arguments")
         quote = line[i]
-        if quote == 0x22 or quote == 0x27:  # " or '
+        if quote in (0x22, 0x27):  # " or '
             j = line.find(b'"' if quote == 0x22 else b"'", i + 1)
             if j < 0 or (j + 1 < n and line[j + 1] not in b" \t"):
                 raise ProtocolError("Protocol error: unbalanced quotes in request")
@@ -300,7 +308,7 @@ def split_inline(line: bytes, max_words: int | None = None) -> list[bytes]:
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
-def _escape_control(match: re.Match) -> str:
+def _escape_control(match: re.Match[str]) -> str:
     char = match.group()
     return " " if char in "\r\n" else f"\\x{ord(char):02x}"
 

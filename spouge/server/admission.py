@@ -45,7 +45,8 @@ from ..protocol import closing_error, is_http_start
 
 log = logging.getLogger("spouge.server")
 
-ACCEPT_BATCH = 1000  # as Redis (MAX_ACCEPTS_PER_CALL): under load, a backlog of thousands must drain in a few iterations
+# as Redis (MAX_ACCEPTS_PER_CALL): under load, a backlog of thousands must drain in a few iterations
+ACCEPT_BATCH = 1000
 EMFILE_BACKOFF = 0.1
 MAX_REJECTING = 64
 REJECT_WAIT = 1.0

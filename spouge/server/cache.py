@@ -60,7 +60,7 @@ def entry_size(*objects) -> int:
 class CacheBudget:
     """Bytes shared by a group of LRUCaches, and the clock that orders their entries."""
 
-    __slots__ = ("max_bytes", "used", "caches", "tick")
+    __slots__ = ("caches", "max_bytes", "tick", "used")
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
@@ -102,6 +102,7 @@ class LRUCache:
         self.bytes = 0
         self._counters = counters if counters is not None else self  # an empty cache is falsy (__len__)
         self._count_misses = counters is None
+        self.budget: CacheBudget
         if counters is not None:
             self.budget = counters.budget
         else:

@@ -39,25 +39,49 @@ def add_parser(sub) -> None:
     d = Config()
     p.add_argument("--host", default=d.host, help="address to bind (default %(default)s: loopback only)")
     p.add_argument("--port", type=int, default=d.port, help="TCP port (default %(default)s)")
-    p.add_argument("--workers", type=int, default=1, help="server processes, each with its own loop, all accepting on one socket bound before they start (default 1)")
-    p.add_argument("--jobs", type=int, default=d.jobs, help="compute worker processes per server process (default: cores = %(default)s; 0: compute everything inline)")
-    p.add_argument("--max-queue", type=int, default=d.max_queue, help="computations waiting for a worker before new ones are refused as overloaded (default %(default)s)")
-    p.add_argument("--max-clients", type=int, default=d.max_clients, help="open connections per process (default %(default)s)")
-    p.add_argument("--max-digits", type=int, default=d.max_digits, help="largest digits a request may ask for (default %(default)s)")
-    p.add_argument("--cache-size", type=int, default=d.cache_size, help="results kept in the LRU cache (default %(default)s; 0 disables)")
-    p.add_argument("--cache-memory", type=_size, default=d.cache_memory, help="bytes the result caches may hold, e.g. 64M (default 64M)")
-    p.add_argument("--max-queue-bytes", type=_size, default=d.max_queue_bytes, help="bytes of computations waiting for a worker before new ones are refused (default 16M)")
-    p.add_argument("--inline-budget", type=float, default=d.inline_budget, help="seconds: work predicted to take less runs on the event loop, the rest in the pool (default %(default)s)")
-    p.add_argument("--output-limit", type=_output_limit, default=(d.output_hard_limit, d.output_soft_limit, d.output_soft_seconds),
-                   metavar="HARD:SOFT:SECONDS", help="per-connection pending output: close at HARD bytes, or at SOFT bytes held for SECONDS (default 32M:8M:10)")
-    p.add_argument("--idle-timeout", type=float, default=d.idle_timeout, help="seconds before an idle connection is closed (default %(default)s)")
-    p.add_argument("--request-timeout", type=float, default=d.request_timeout, help="seconds to finish sending one request once it starts (default %(default)s)")
-    p.add_argument("--compute-timeout", type=float, default=d.compute_timeout, help="seconds one computation may take (default %(default)s)")
-    p.add_argument("--drain-timeout", type=float, default=d.drain_timeout, help="seconds to finish in-flight requests on SIGTERM/SIGINT (default %(default)s)")
-    p.add_argument("--requirepass", metavar="SECRET", default=None, help="require AUTH SECRET (RESP) or Authorization: Bearer SECRET (HTTP); default: $SPOUGE_PASSWORD if set")
+    p.add_argument("--workers", type=int, default=1,
+                   help="server processes, each with its own loop, all accepting on one socket bound before they "
+                        "start (default 1)")
+    p.add_argument("--jobs", type=int, default=d.jobs,
+                   help="compute worker processes per server process (default: cores = %(default)s; "
+                        "0: compute everything inline)")
+    p.add_argument("--max-queue", type=int, default=d.max_queue,
+                   help="computations waiting for a worker before new ones are refused as overloaded "
+                        "(default %(default)s)")
+    p.add_argument("--max-clients", type=int, default=d.max_clients,
+                   help="open connections per process (default %(default)s)")
+    p.add_argument("--max-digits", type=int, default=d.max_digits,
+                   help="largest digits a request may ask for (default %(default)s)")
+    p.add_argument("--cache-size", type=int, default=d.cache_size,
+                   help="results kept in the LRU cache (default %(default)s; 0 disables)")
+    p.add_argument("--cache-memory", type=_size, default=d.cache_memory,
+                   help="bytes the result caches may hold, e.g. 64M (default 64M)")
+    p.add_argument("--max-queue-bytes", type=_size, default=d.max_queue_bytes,
+                   help="bytes of computations waiting for a worker before new ones are refused (default 16M)")
+    p.add_argument("--inline-budget", type=float, default=d.inline_budget,
+                   help="seconds: work predicted to take less runs on the event loop, the rest in the pool "
+                        "(default %(default)s)")
+    p.add_argument("--output-limit", type=_output_limit,
+                   default=(d.output_hard_limit, d.output_soft_limit, d.output_soft_seconds),
+                   metavar="HARD:SOFT:SECONDS",
+                   help="per-connection pending output: close at HARD bytes, or at SOFT bytes held for SECONDS "
+                        "(default 32M:8M:10)")
+    p.add_argument("--idle-timeout", type=float, default=d.idle_timeout,
+                   help="seconds before an idle connection is closed (default %(default)s)")
+    p.add_argument("--request-timeout", type=float, default=d.request_timeout,
+                   help="seconds to finish sending one request once it starts (default %(default)s)")
+    p.add_argument("--compute-timeout", type=float, default=d.compute_timeout,
+                   help="seconds one computation may take (default %(default)s)")
+    p.add_argument("--drain-timeout", type=float, default=d.drain_timeout,
+                   help="seconds to finish in-flight requests on SIGTERM/SIGINT (default %(default)s)")
+    p.add_argument("--requirepass", metavar="SECRET", default=None,
+                   help="require AUTH SECRET (RESP) or Authorization: Bearer SECRET (HTTP); "
+                        "default: $SPOUGE_PASSWORD if set")
     p.add_argument("--tls-cert", metavar="PEM", default=None, help="serve TLS with this certificate chain")
-    p.add_argument("--tls-key", metavar="PEM", default=None, help="private key for --tls-cert (if not in the same file)")
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"], help="stderr log level (default %(default)s)")
+    p.add_argument("--tls-key", metavar="PEM", default=None,
+                   help="private key for --tls-cert (if not in the same file)")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+                   help="stderr log level (default %(default)s)")
     p.set_defaults(run=run)
 
 
@@ -97,7 +121,8 @@ def _check(args) -> str | None:
         (args.max_queue_bytes >= 1, "--max-queue-bytes must be at least 1"),
         (args.inline_budget >= 0, "--inline-budget must be at least 0"),
         (args.output_limit[2] > 0 and args.output_limit[0] > 0, "--output-limit needs a positive HARD and SECONDS"),
-        (min(args.idle_timeout, args.request_timeout, args.compute_timeout, args.drain_timeout) > 0, "timeouts must be positive"),
+        (min(args.idle_timeout, args.request_timeout, args.compute_timeout, args.drain_timeout) > 0,
+         "timeouts must be positive"),
         (not args.tls_key or args.tls_cert, "--tls-key needs --tls-cert"),
         (not args.tls_cert or os.path.exists(args.tls_cert), f"--tls-cert {args.tls_cert}: no such file"),
         (not args.tls_key or os.path.exists(args.tls_key), f"--tls-key {args.tls_key}: no such file"),
@@ -110,15 +135,18 @@ def run(args) -> int:
     if problem:
         print(f"spouge: error: {problem}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
     config = Config(
         host=args.host, port=args.port, idle_timeout=args.idle_timeout, request_timeout=args.request_timeout,
-        compute_timeout=args.compute_timeout, drain_timeout=args.drain_timeout, max_clients=args.max_clients, max_queue=args.max_queue,
-        max_digits=args.max_digits, cache_size=args.cache_size, jobs=args.jobs, reuse_port=False,  # --workers share one socket
+        compute_timeout=args.compute_timeout, drain_timeout=args.drain_timeout, max_clients=args.max_clients,
+        max_queue=args.max_queue, max_digits=args.max_digits, cache_size=args.cache_size, jobs=args.jobs,
+        reuse_port=False,  # --workers share one socket
         password=args.requirepass if args.requirepass is not None else (os.environ.get("SPOUGE_PASSWORD") or None),
         tls_cert=args.tls_cert, tls_key=args.tls_key,
         cache_memory=args.cache_memory, max_queue_bytes=args.max_queue_bytes, inline_budget=args.inline_budget,
-        output_hard_limit=args.output_limit[0], output_soft_limit=args.output_limit[1], output_soft_seconds=args.output_limit[2],
+        output_hard_limit=args.output_limit[0], output_soft_limit=args.output_limit[1],
+        output_soft_seconds=args.output_limit[2],
     )
     if args.workers == 1:
         return _serve(config)
@@ -248,7 +276,8 @@ def _supervise(config: Config, workers: int) -> int:
                 state["status"] = 2
                 on_signal(signal.SIGTERM, None)
                 continue
-            log.warning("worker %d exited (%s); starting another", pid, f"status {code}" if code >= 0 else f"signal {-code}")
+            log.warning("worker %d exited (%s); starting another", pid,
+                        f"status {code}" if code >= 0 else f"signal {-code}")
             if time.monotonic() - started < RESTART_BACKOFF:
                 time.sleep(RESTART_BACKOFF)
             if not state["stopping"]:

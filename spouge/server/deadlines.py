@@ -17,14 +17,39 @@ Theory of operation (a mixin of ``Connection``, which owns the state named here)
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from ..protocol import ProtocolError
+
+if TYPE_CHECKING:
+    from ..loop import EventLoop, Timer
+    from .app import Server
+    from .ordering import ReplyOrder
+    from .output import OutputLimits
 
 log = logging.getLogger("spouge.connection")
 
 
 class ConnectionDeadlines:
     """The timers of a connection (state and close() are Connection's)."""
+
+    if TYPE_CHECKING:  # what these methods use of the Connection they run on (set in its __init__)
+        server: Server
+        loop: EventLoop
+        id: int
+        closed: bool
+        handshaking: bool
+        order: ReplyOrder
+        limits: OutputLimits
+        last_activity: float
+        request_started: float | None
+        deadline_timer: Timer | None
+        idle_timer: Timer | None
+        soft_timer: Timer | None
+
+        def close(self) -> None: ...
+        def protocol_error(self, exc: ProtocolError) -> None: ...
+        def pending_output(self) -> int: ...
 
     def _arm_deadline(self) -> None:
         if self.request_started is None:
@@ -42,7 +67,8 @@ class ConnectionDeadlines:
         elif self.handshaking:  # nothing to answer over a half-made TLS session
             self.close()
         else:
-            self.protocol_error(ProtocolError("request timeout: the request was not completed in time", http_status=408))
+            self.protocol_error(ProtocolError("request timeout: the request was not completed in time",
+                                              http_status=408))
 
     def _check_idle(self) -> None:
         self.idle_timer = None
@@ -61,10 +87,11 @@ class ConnectionDeadlines:
         pending = self.pending_output()
         broken = self.limits.exceeded(pending, self.loop.time())
         if broken:
-            log.warning("connection %d: %d bytes of output pending, over the %s limit: closing it", self.id, pending, broken)
+            log.warning("connection %d: %d bytes of output pending, over the %s limit: closing it",
+                        self.id, pending, broken)
             self.close()
             return True
-        if self.limits.soft_since is not None and self.soft_timer is None:  # over the soft limit: look again when it expires
+        if self.limits.soft_since is not None and self.soft_timer is None:  # over the soft limit: look again at expiry
             remaining = self.limits.soft_since + self.limits.soft_seconds - self.loop.time()
             self.soft_timer = self.loop.call_later(max(remaining, 0.01), self._check_soft_limit)
         return False

@@ -27,9 +27,19 @@ import fcntl
 import logging
 import os
 import signal
+import ssl
 import termios
+from typing import TYPE_CHECKING
 
 from ..protocol import ProtocolError, closing_error
+
+if TYPE_CHECKING:
+    import socket
+
+    from ..loop import EventLoop
+    from .framing import RequestReader
+    from .ordering import ReplyOrder, Slot
+    from .output import OutputBuffer
 
 log = logging.getLogger("spouge.server")
 
@@ -58,7 +68,8 @@ class Shutdown:
             if server.pool is not None:
                 server.pool.kill_all()
             os._exit(1)
-        log.info("stopping: answering what %d connections have sent (at most %g s)", len(server.connections), server.config.drain_timeout)
+        log.info("stopping: answering what %d connections have sent (at most %g s)", len(server.connections),
+                 server.config.drain_timeout)
         self.begin()
 
     def begin(self) -> None:
@@ -79,7 +90,8 @@ class Shutdown:
 
     def _expired(self) -> None:
         connections = list(self.server.connections)
-        log.warning("drain timeout: answering what is left on %d connections with an error, then closing them", len(connections))
+        log.warning("drain timeout: answering what is left on %d connections with an error, then closing them",
+                    len(connections))
         for conn in connections:
             conn.abort()
         self.loop.stop()
@@ -87,6 +99,30 @@ class Shutdown:
 
 class ConnectionDrain:
     """A connection's part of the drain (state and helpers are Connection's)."""
+
+    if TYPE_CHECKING:  # what these methods use of the Connection they run on (set in its __init__)
+        loop: EventLoop
+        sock: socket.socket
+        tls: bool
+        reader: RequestReader
+        order: ReplyOrder
+        output: OutputBuffer
+        closed: bool
+        closing: bool
+        handshaking: bool
+        input_done: bool
+        paused: bool
+        yielding: bool
+        batching: bool
+        drain_budget: int | None
+
+        @property
+        def http(self) -> bool: ...
+        def close(self) -> None: ...
+        def complete(self, slot: Slot, data: bytes, status: str) -> None: ...
+        def _stop_input(self) -> None: ...
+        def _maybe_finish(self) -> None: ...
+        def _take_ready(self) -> None: ...
 
     def _end_drain_input(self) -> None:
         """Draining and nothing more to read: stop, unless a request is half in (then its rest may follow)."""
@@ -103,11 +139,10 @@ class ConnectionDrain:
             return
         arrived = 0
         try:
-            arrived = fcntl.ioctl(self.sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
-            arrived = int.from_bytes(arrived, "little")
+            arrived = int.from_bytes(fcntl.ioctl(self.sock.fileno(), termios.FIONREAD, b"\0\0\0\0"), "little")
         except OSError:
             pass
-        if self.tls:
+        if self.tls and isinstance(self.sock, ssl.SSLSocket):  # tls is exactly this test, made once
             arrived += self.sock.pending()
         self.drain_budget = arrived
         if arrived == 0 and not self.paused and not self.yielding:
@@ -117,7 +152,8 @@ class ConnectionDrain:
     def abort(self, message: str = SHUTDOWN_MESSAGE) -> None:
         """Drain deadline: every request received and not answered gets an error reply; send what we can; close.
 
-        HTTP gets one 503 with ``Connection: close`` (a client retries the requests after it); RESP one error per request."""
+        HTTP gets one 503 with ``Connection: close`` (a client retries the requests after it);
+        RESP one error per request."""
         if self.closed:
             return
         error = closing_error(self.http, 503, message)

@@ -16,7 +16,8 @@ Theory of operation:
 
 from __future__ import annotations
 
-from ..protocol import HttpRequestParser, ProtocolError, RedisRequestParser, is_http_start
+from ..protocol import Command, HttpRequest, HttpRequestParser, ProtocolError, RedisRequestParser, is_http_start
+from ..protocol.redis import RedisLimits
 
 FIRST_LINE_MAX = 64 * 1024  # as Redis's PROTO_INLINE_MAX_SIZE
 #: Bytes handed to the parser at a time: ~150 pipelined `GET /` or ~290 PINGs parsed ahead, no more.
@@ -24,7 +25,7 @@ FEED_SIZE = 4 * 1024
 
 
 class RequestReader:
-    __slots__ = ("parser", "http", "first", "raw", "_pos", "stashed")
+    __slots__ = ("_pos", "first", "http", "parser", "raw", "stashed")
 
     def __init__(self) -> None:
         self.parser: RedisRequestParser | HttpRequestParser | None = None
@@ -32,9 +33,10 @@ class RequestReader:
         self.first = bytearray()
         self.raw = b""  # bytes not yet fed to the parser (from _pos on); b"" once all are fed
         self._pos = 0
-        self.stashed = None  # a whole request taken from the parser and put back (a turn ended first)
+        # a whole request taken from the parser and put back (a turn ended first)
+        self.stashed: Command | HttpRequest | None = None
 
-    def receive_first(self, data: bytes, redis_limits) -> bool:
+    def receive_first(self, data: bytes, redis_limits: RedisLimits) -> bool:
         """Buffer bytes until the first line chooses the dialect; True once it has.  Raises ProtocolError."""
         self.first += data
         newline = self.first.find(b"\n")
@@ -53,6 +55,7 @@ class RequestReader:
 
     def receive(self, data: bytes) -> None:
         """Keep received bytes (once the dialect is known) until the parser needs them.  Raises ProtocolError."""
+        assert self.parser is not None, "receive() before receive_first() chose the dialect"
         if self.raw:
             self.raw = self.raw[self._pos :] + data
             self._pos = 0
@@ -74,17 +77,19 @@ class RequestReader:
         else:
             piece = raw[start:end]
             self._pos = end
+        assert self.parser is not None, "raw bytes are kept only once the dialect is known"
         self.parser.feed(piece)
         return True
 
-    def next_request(self):
+    def next_request(self) -> Command | HttpRequest | None:
         """The next whole request, or None.  Raises ProtocolError."""
         parser = self.parser
         if parser is None:
             return None
-        if self.stashed is not None:
-            request, self.stashed = self.stashed, None
-            return request
+        stashed = self.stashed
+        if stashed is not None:
+            self.stashed = None
+            return stashed
         while True:
             request = parser.next_request()
             if request is not None or not self.refill():

@@ -73,7 +73,7 @@ _multiprocess_dir: str | None = None
 def enable_multiprocess(path: str) -> None:
     """In a --workers process, before its Server is made: publish into prometheus_client's
     multiprocess files in ``path`` (a directory the supervisor made for this run)."""
-    global _multiprocess_dir
+    global _multiprocess_dir  # noqa: PLW0603 - one per process, set once before the Server exists
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path  # where the library's mmap-backed values open their files
     _multiprocess_dir = path
 
@@ -165,7 +165,7 @@ class Metrics:
         for (command, status), count in list(self.requests.items()):
             self._add("counter", name, name + "_total", ("command", "status"), (command, status), doc, count)
         name, doc = DURATION
-        for bound, count in zip((*BUCKETS, float("inf")), self.bucket_counts):
+        for bound, count in zip((*BUCKETS, float("inf")), self.bucket_counts, strict=True):
             self._add("histogram", name, name + "_bucket", ("le",), (floatToGoString(bound),), doc, count)
         self._add("histogram", name, name + "_sum", (), (), doc, self.latency_sum)
         for attribute, (name, doc) in COUNTERS.items():
@@ -180,13 +180,16 @@ class Metrics:
         key = (sample, labelvalues)
         value = self._values.get(key)
         if value is None:
-            value = self._values[key] = self._value_class(kind, metric, sample, labelnames, labelvalues, doc, multiprocess_mode=mode)
+            assert self._value_class is not None, "values are kept only in multiprocess mode"
+            value = self._values[key] = self._value_class(kind, metric, sample, labelnames, labelvalues, doc,
+                                                          multiprocess_mode=mode)
         return value
 
     def _add(self, kind: str, metric: str, sample: str, labelnames, labelvalues, doc: str, total: float) -> None:
         """Publish a running total as its increase since the last flush (counters may not go down)."""
         key = (sample, labelvalues)
-        value = self._value(kind, metric, sample, labelnames, labelvalues, doc)  # made at 0 on first sight, as the library does
+        value = self._value(kind, metric, sample, labelnames, labelvalues,
+                            doc)  # made at 0 on first sight, as the library does
         delta = total - self._published.get(key, 0)
         if delta > 0:
             value.inc(delta)
@@ -214,7 +217,7 @@ class _Snapshot:
             requests.add_metric(labels, count)
         yield requests
         cumulative, buckets = 0, []
-        for bound, count in zip((*BUCKETS, float("inf")), m.bucket_counts):
+        for bound, count in zip((*BUCKETS, float("inf")), m.bucket_counts, strict=True):
             cumulative += count
             buckets.append((floatToGoString(bound), cumulative))
         name, doc = DURATION

@@ -21,21 +21,25 @@ Invariant: ``held`` == sum of len(slot.data) over completed slots still in ``slo
 from __future__ import annotations
 
 from collections import deque
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .pool import Waiter
 
 
 class Slot:
-    __slots__ = ("data", "started", "command", "job", "close_after")
+    __slots__ = ("close_after", "command", "data", "job", "started")
 
     def __init__(self, command: str, started: float) -> None:
         self.data: bytes | None = None
         self.started = started
         self.command = command
-        self.job = None  # a pool job to cancel if the client goes away
+        self.job: Waiter | None = None  # a pool job to cancel if the client goes away
         self.close_after = False
 
 
 class ReplyOrder:
-    __slots__ = ("slots", "held")
+    __slots__ = ("held", "slots")
 
     def __init__(self) -> None:
         self.slots: deque[Slot] = deque()
@@ -53,14 +57,15 @@ class ReplyOrder:
         return bool(self.slots) and self.slots[0].data is not None
 
     def pop_ready(self) -> tuple[list[bytes], int, bool]:
-        """The completed replies at the front, in order, their total size, and whether the last one closes the connection."""
+        """The completed replies at the front, in order, their total size, and whether the last one
+        closes the connection."""
         slots = self.slots
-        out = []
+        out: list[bytes] = []
         size = 0
-        while slots and slots[0].data is not None:
+        while slots and (data := slots[0].data) is not None:
             slot = slots.popleft()
-            out.append(slot.data)
-            size += len(slot.data)
+            out.append(data)
+            size += len(data)
             if slot.close_after:
                 self.held -= size
                 return out, size, True

@@ -26,6 +26,7 @@ Invariant: ``bytes`` == len(_head) + sum of len(chunk) over ``_chunks``.
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections import deque
 
@@ -40,12 +41,12 @@ RETRY = (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantRe
 
 
 class OutputBuffer:
-    __slots__ = ("sock", "_chunks", "_head", "bytes")
+    __slots__ = ("_chunks", "_head", "bytes", "sock")
 
-    def __init__(self, sock) -> None:
+    def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self._chunks: deque = deque()
-        self._head = None  # the buffer offered to the last send(), kept identical until taken
+        self._chunks: deque[bytes | memoryview] = deque()
+        self._head: bytes | memoryview | None = None  # offered to the last send(), kept identical until taken
         self.bytes = 0
 
     def write(self, data: bytes) -> bool:
@@ -76,7 +77,7 @@ class OutputBuffer:
             return True
         return self.write(b"".join(replies))
 
-    def _next_head(self):
+    def _next_head(self) -> bytes | memoryview:
         chunks = self._chunks
         first = chunks.popleft()
         if len(first) > JOIN_MAX or not chunks:
@@ -124,7 +125,7 @@ class OutputBuffer:
 class OutputLimits:
     """Redis's client-output-buffer-limit <hard> <soft> <soft seconds> for one connection."""
 
-    __slots__ = ("hard", "soft", "soft_seconds", "soft_since", "floor")
+    __slots__ = ("floor", "hard", "soft", "soft_seconds", "soft_since")
 
     def __init__(self, hard: int, soft: int, soft_seconds: float) -> None:
         self.hard, self.soft, self.soft_seconds = hard, soft, soft_seconds

@@ -72,7 +72,7 @@ class Overloaded(Exception):
 class Waiter:
     """One request waiting for a job's outcome; ``cancel()`` when its client goes away."""
 
-    __slots__ = ("job", "callback", "cancelled")
+    __slots__ = ("callback", "cancelled", "job")
 
     def __init__(self, job: PoolJob, callback: Callable) -> None:
         self.job, self.callback = job, callback
@@ -85,7 +85,7 @@ class Waiter:
 
 
 class PoolJob:
-    __slots__ = ("pool", "id", "payload", "size", "key", "waiters", "live", "worker", "timer", "state")
+    __slots__ = ("id", "key", "live", "payload", "pool", "size", "state", "timer", "waiters", "worker")
 
     def __init__(self, pool: ComputePool, job_id: int, payload: bytes, key: Hashable | None) -> None:
         self.pool, self.id, self.payload, self.key = pool, job_id, payload, key
@@ -98,7 +98,7 @@ class PoolJob:
 
 
 class Worker:
-    __slots__ = ("proc", "sock", "inbuf", "job", "cancel_timer")
+    __slots__ = ("cancel_timer", "inbuf", "job", "proc", "sock")
 
     def __init__(self, proc: subprocess.Popen, sock: socket.socket) -> None:
         self.proc, self.sock = proc, sock
@@ -108,7 +108,8 @@ class Worker:
 
 
 class ComputePool:
-    def __init__(self, loop: EventLoop, size: int, timeout: float, max_queue: int = 10000, max_queue_bytes: int = 16 * 2**20) -> None:
+    def __init__(self, loop: EventLoop, size: int, timeout: float, max_queue: int = 10000,
+                 max_queue_bytes: int = 16 * 2**20) -> None:
         self.loop, self.size, self.timeout = loop, size, timeout
         self.max_queue, self.max_queue_bytes = max_queue, max_queue_bytes
         self.workers: list[Worker] = []
@@ -117,7 +118,8 @@ class ComputePool:
         self.inflight: dict[Hashable, PoolJob] = {}  # key -> queued or running job, for sharing
         self.closed = False
         self._ids = count(1)
-        self.stats = {"submitted": 0, "shared": 0, "completed": 0, "timeouts": 0, "crashes": 0, "dropped": 0, "abandoned": 0, "stopped": 0, "killed_cancels": 0}
+        self.stats = {"submitted": 0, "shared": 0, "completed": 0, "timeouts": 0, "crashes": 0, "dropped": 0,
+                      "abandoned": 0, "stopped": 0, "killed_cancels": 0}
         for _ in range(size):
             self._spawn()
 
@@ -137,7 +139,8 @@ class ComputePool:
     def _start_worker(self) -> None:
         parent, child = socket.socketpair()
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in [os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), env.get("PYTHONPATH", "")] if p)
+        source_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env["PYTHONPATH"] = os.pathsep.join(p for p in [source_root, env.get("PYTHONPATH", "")] if p)
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "spouge.server.worker", str(child.fileno()), str(os.getpid())],
@@ -201,7 +204,8 @@ class ComputePool:
                 return self._add_waiter(job, callback)
         job_id = next(self._ids)
         payload = pickle.dumps(("job", job_id, args))
-        if self.queue and (len(self.queue) >= self.max_queue or self.queue_bytes + len(payload) + JOB_OVERHEAD > self.max_queue_bytes):
+        if self.queue and (len(self.queue) >= self.max_queue
+                           or self.queue_bytes + len(payload) + JOB_OVERHEAD > self.max_queue_bytes):
             raise Overloaded("compute queue is full")
         job = PoolJob(self, job_id, payload, key)
         waiter = self._add_waiter(job, callback)
@@ -269,7 +273,8 @@ class ComputePool:
         worker.cancel_timer = None
         if worker.job is job:
             self.stats["killed_cancels"] += 1
-            log.info("worker %d did not stop a cancelled computation in %.1f s; killing it", worker.proc.pid, CANCEL_GRACE)
+            log.info("worker %d did not stop a cancelled computation in %.1f s; killing it", worker.proc.pid,
+                     CANCEL_GRACE)
             worker.job = None
             self._replace(worker)
 

@@ -116,6 +116,7 @@ def main(fd: int, parent: int) -> None:
         if message[0] != "job":
             continue  # a cancel for a job that had already finished
         _, job_id, args = message
+        outcome: dict | ComputeError | str
         try:
             try:
                 _Job.running = job_id
