@@ -48,14 +48,14 @@ def main() -> None:
             mz = mpmath.mpc(w.real, w.imag)
             az = acb(w.real, w.imag)
 
-            def ours():
+            def ours(z=z, digits=digits):
                 return spouge.gamma(z, digits=digits)
 
-            def theirs():
+            def theirs(mz=mz, digits=digits):
                 with mpmath.workdps(digits):
                     return mpmath.gamma(mz)
 
-            def arb_():
+            def arb_(az=az, bits=bits):
                 with ctx.workprec(bits):
                     return az.gamma()
 

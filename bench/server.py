@@ -39,7 +39,8 @@ def free_port() -> int:
 class Proc:
     def __init__(self, cmd: list[str], port: int, env: dict | None = None) -> None:
         self.port = port
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     env={**os.environ, **(env or {})})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -73,13 +74,15 @@ def redis_server() -> Proc:
 
 
 def redis_benchmark(port: int, pipeline: int, *command: str, requests: int = 300000) -> float:
-    out = subprocess.run(["redis-benchmark", "-p", str(port), "-c", "50", "-n", str(requests), "-P", str(pipeline), "-q", *command],
+    out = subprocess.run(["redis-benchmark", "-p", str(port), "-c", "50", "-n", str(requests), "-P", str(pipeline),
+                          "-q", *command],
                          capture_output=True, text=True, timeout=600).stdout
     return float(re.findall(r"([\d.]+) requests per second", out)[-1])
 
 
 def wrk(port: int, path: str, connections: int, seconds: int, threads: int = 1) -> tuple[float, str]:
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", f"http://127.0.0.1:{port}{path}"],
+    out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
+                          f"http://127.0.0.1:{port}{path}"],
                          capture_output=True, text=True, timeout=seconds + 60,
                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -92,7 +95,7 @@ def resp_roundtrip(sock: socket.socket, payload: bytes) -> float:
     start = time.perf_counter()
     sock.sendall(payload)
     data = b""
-    while not data.endswith(b"\r\n") or data.startswith(b"$") and data.count(b"\r\n") < 2:
+    while not data.endswith(b"\r\n") or (data.startswith(b"$") and data.count(b"\r\n") < 2):
         data += sock.recv(65536)
     return time.perf_counter() - start
 
@@ -111,14 +114,15 @@ def section_resp(quick: bool) -> None:
     r, s = redis_server(), spouge()
     bare_port = free_port()
     bare = Proc([PY, "bench/bare_ping.py", str(bare_port)], bare_port)
-    print("### RESP: `redis-benchmark -c 50 -n %d -P {1,16}`\n" % n)
+    print(f"### RESP: `redis-benchmark -c 50 -n {n} -P {{1,16}}`\n")
     print("| pipeline | Redis PING | bare selectors PING | spouge FACTORIAL 20 | spouge / Redis | target |")
     print("|---|---|---|---|---|---|")
     for pipeline, target in ((1, 0.9), (16, 0.5)):
         redis_rps = redis_benchmark(r.port, pipeline, "PING", requests=n)
         bare_rps = redis_benchmark(bare.port, pipeline, "PING", requests=n)
         spouge_rps = redis_benchmark(s.port, pipeline, "FACTORIAL", "20", requests=n)
-        print(f"| {pipeline} | {redis_rps:,.0f}/s | {bare_rps:,.0f}/s | {spouge_rps:,.0f}/s | {spouge_rps / redis_rps:.2f}× | ≥ {target}× |", flush=True)
+        print(f"| {pipeline} | {redis_rps:,.0f}/s | {bare_rps:,.0f}/s | {spouge_rps:,.0f}/s "
+              f"| {spouge_rps / redis_rps:.2f}× | ≥ {target}× |", flush=True)
     for p in (r, s, bare):
         p.stop()
     print()
@@ -129,7 +133,8 @@ def section_http(quick: bool) -> None:
     path = "/v1/factorial?x=20"
     s = spouge()
     port = free_port()
-    u = Proc([PY, "-m", "uvicorn", "bench.asgi_app:app", "--loop", "uvloop", "--http", "httptools", "--port", str(port), "--log-level", "warning", "--no-access-log"], port)
+    u = Proc([PY, "-m", "uvicorn", "bench.asgi_app:app", "--loop", "uvloop", "--http", "httptools", "--port", str(port),
+              "--log-level", "warning", "--no-access-log"], port)
     print(f"### HTTP: `wrk -t1 -c50 -d{seconds}s --latency http://127.0.0.1:PORT{path}`\n")
     print("| server | requests/s | p99 latency |")
     print("|---|---|---|")
@@ -171,9 +176,7 @@ def section_idle(quick: bool) -> None:
             resp_roundtrip(probe, cmd("FACTORIAL", "20"))
     time.sleep(0.3)
     before = s.rss_kb()
-    idle = []
-    for _ in range(count):
-        idle.append(socket.create_connection(("127.0.0.1", s.port)))
+    idle = [socket.create_connection(("127.0.0.1", s.port)) for _ in range(count)]
     time.sleep(1.0)
     with socket.create_connection(("127.0.0.1", s.port)) as active:
         resp_roundtrip(active, cmd("INFO"))
@@ -181,9 +184,11 @@ def section_idle(quick: bool) -> None:
     after = s.rss_kb()
     per_1000 = (after - before) / count * 1000 / 1024
     print(f"### {count} idle connections held by one process\n")
-    print("| RSS before | RSS with connections | per 1000 connections | target | active client p99 (3000 × FACTORIAL) | median |")
+    print("| RSS before | RSS with connections | per 1000 connections | target "
+          "| active client p99 (3000 × FACTORIAL) | median |")
     print("|---|---|---|---|---|---|")
-    print(f"| {before / 1024:.1f} MB | {after / 1024:.1f} MB | {per_1000:.2f} MB | ≤ 4 MB | {p99(samples) * 1e3:.2f} ms | {statistics.median(samples) * 1e3:.3f} ms |\n", flush=True)
+    print(f"| {before / 1024:.1f} MB | {after / 1024:.1f} MB | {per_1000:.2f} MB | ≤ 4 MB "
+          f"| {p99(samples) * 1e3:.2f} ms | {statistics.median(samples) * 1e3:.3f} ms |\n", flush=True)
     for sock in idle:
         sock.close()
     s.stop()
@@ -215,7 +220,8 @@ def section_heavy(quick: bool) -> None:
     print("### Cheap requests while 4 computations at 10000 digits run (`--jobs 4`)\n")
     print("| cheap requests | during | p99 | median | target |")
     print("|---|---|---|---|---|")
-    print(f"| {len(samples)} × GAMMA (new x, 16 digits) | {busy:.1f} s | {p99(samples) * 1e3:.2f} ms | {statistics.median(samples) * 1e3:.3f} ms | p99 ≤ 10 ms |\n", flush=True)
+    print(f"| {len(samples)} × GAMMA (new x, 16 digits) | {busy:.1f} s | {p99(samples) * 1e3:.2f} ms "
+          f"| {statistics.median(samples) * 1e3:.3f} ms | p99 ≤ 10 ms |\n", flush=True)
     for sock in heavy:
         sock.close()
     s.stop()
@@ -245,7 +251,8 @@ setup = function(thread) n = n + 1; thread:set("id", n) end
 init = function(args) math.randomseed(os.time() * 1000 + id) end
 request = function()
   if math.random() < 0.1 then  -- a new 100-digit value: a computation
-    return wrk.format(nil, "/v1/gamma?x=0." .. math.random(1, 2147483647) .. math.random(1, 2147483647) .. "&digits=100")
+    local x = "0." .. math.random(1, 2147483647) .. math.random(1, 2147483647)
+    return wrk.format(nil, "/v1/gamma?x=" .. x .. "&digits=100")
   end
   return wrk.format(nil, "/v1/factorial?x=20")  -- cached
 end
@@ -295,7 +302,8 @@ def section_workers(quick: bool) -> None:
             rows["RESP P=16"].append((workers, redis_benchmark(s.port, 16, "FACTORIAL", "20", requests=n)))
             rows["HTTP"].append((workers, wrk(s.port, "/v1/factorial?x=20", 50, seconds)[0]))
             s.stop()
-    print("### `--workers 2` against `--workers 1` (medians of 3 alternating runs; redis-benchmark -c 50, wrk -t1 -c50)\n")
+    print("### `--workers 2` against `--workers 1` "
+          "(medians of 3 alternating runs; redis-benchmark -c 50, wrk -t1 -c50)\n")
     print("| load | 1 worker | 2 workers | ratio | target |")
     print("|---|---|---|---|---|")
     for name, samples in rows.items():
@@ -305,8 +313,8 @@ def section_workers(quick: bool) -> None:
     print()
 
 
-SECTIONS = {"resp": section_resp, "http": section_http, "threads": section_threads, "idle": section_idle, "heavy": section_heavy, "core": section_core,
-            "mixed": section_mixed, "workers": section_workers}
+SECTIONS = {"resp": section_resp, "http": section_http, "threads": section_threads, "idle": section_idle,
+            "heavy": section_heavy, "core": section_core, "mixed": section_mixed, "workers": section_workers}
 
 
 def main() -> None:
@@ -317,7 +325,8 @@ def main() -> None:
     for tool in ("redis-server", "redis-benchmark", "wrk"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is missing: apt-get install redis-server redis-tools wrk")
-    print(f"_{platform.node()} · {os.cpu_count()} cores · {platform.machine()} · Python {platform.python_version()} · {time.strftime('%Y-%m-%d %H:%M')}_\n")
+    print(f"_{platform.node()} · {os.cpu_count()} cores · {platform.machine()} · Python {platform.python_version()} "
+          f"· {time.strftime('%Y-%m-%d %H:%M')}_\n")
     for name in args.only.split(","):
         SECTIONS[name](args.quick)
 

@@ -28,6 +28,7 @@ import argparse
 import collections
 import csv
 import io
+import itertools
 import json
 import math
 import os
@@ -72,7 +73,7 @@ def _decimal(text: str, what: str) -> Decimal:
 
 
 def parse_range(spec: str) -> list[str]:
-    """'START:STOP:STEP' (or 'START:STOP', step 1) -> exact decimal strings START, START+STEP, ... up to STOP inclusive."""
+    """'START:STOP:STEP' (or 'START:STOP', step 1) -> exact decimals START, START+STEP, ... to STOP inclusive."""
     parts = spec.split(":")
     if len(parts) not in (2, 3):
         raise TableError(f"--range takes START:STOP[:STEP], not {spec!r}")
@@ -141,11 +142,11 @@ def compute_chunk(function: str, digits: int, bits: int | None, rounding: str,
     return rows
 
 
-def table_counters() -> dict:
+def table_counters() -> dict[str, float]:
     """This process's coefficient-table counters (how many tables it made, loaded or reused)."""
     from .numerics import coefficients, corebridge
 
-    info = {"python_misses": coefficients.CACHE.misses, "python_hits": coefficients.CACHE.hits}
+    info: dict[str, float] = {"python_misses": coefficients.CACHE.misses, "python_hits": coefficients.CACHE.hits}
     if corebridge.available:
         info.update({f"c_{k}": v for k, v in corebridge.cache_info().items() if isinstance(v, (int, float))})
     info["pid"] = os.getpid()
@@ -256,7 +257,7 @@ def run_chunks(backend, function: str, digits: int, bits: int | None, rounding: 
     try:
         while True:
             while len(window) < limit:
-                chunk = [item for _, item in zip(range(size), it)]
+                chunk = list(itertools.islice(it, size))
                 if not chunk:
                     break
                 window.append((chunk, backend.submit(compute_chunk, function, digits, bits, rounding, chunk)))
@@ -290,16 +291,16 @@ class RowWriter:
         buf = io.StringIO() if self.fmt == "csv" else None
         w = csv.writer(buf, lineterminator="\n") if buf is not None else None
         lines = []
-        for item, (value, upper, error) in zip(items, rows):
+        for item, (value, upper, error) in zip(items, rows, strict=True):
             args = item if isinstance(item, tuple) else ("",) * len(self.names)
             self.errors += error is not None
             values = (value, upper) if len(self.columns) - len(self.names) == 3 else (value,)
             if w is not None:
                 w.writerow([*args, *values, error or ""])
             else:
-                record = dict(zip(self.columns, [*args, *values]))
+                record = dict(zip(self.columns, [*args, *values], strict=False))  # no error column: no error
                 if error is not None:
-                    record = {**dict(zip(self.names, args)), "error": error}
+                    record = {**dict(zip(self.names, args, strict=True)), "error": error}
                 lines.append(json.dumps(record) + "\n")
         self.out.write(buf.getvalue() if buf is not None else "".join(lines))
 
@@ -327,7 +328,7 @@ def add_parser(sub) -> None:
                    help="the second argument, fixed, for a two-argument function with --range")
     p.add_argument("-d", "--digits", type=int, default=16, help="significant digits (default 16)")
     p.add_argument("--bits", type=int, default=None, help="round to this many bits instead")
-    p.add_argument("--rounding", choices=numerics.MODES + ("enclosure",), default="nearest")
+    p.add_argument("--rounding", choices=(*numerics.MODES, "enclosure"), default="nearest")
     p.add_argument("--format", choices=("csv", "jsonl"), default="csv")
     p.add_argument("-o", "--output", metavar="PATH", help="write here (default stdout); replaced only on success")
     p.add_argument("-p", "--processes", type=int, default=None, help="local worker processes (default: all cores)")
@@ -344,8 +345,8 @@ def _items(args, arity: int) -> tuple[Iterable, int | None, tuple[str, ...]]:
             raise TableError(f"{args.function} takes two arguments: give the second with --with B")
         if arity == 1 and args.second is not None:
             raise TableError(f"{args.function} takes one argument: --with does not apply")
-        items = [(x, args.second) if arity == 2 else (x,) for x in firsts]
-        return items, len(items), items[0] if items else ("1",)
+        ranged: list[tuple[str, ...]] = [(x, args.second) if arity == 2 else (x,) for x in firsts]
+        return ranged, len(ranged), ranged[0] if ranged else ("1",)
     if args.second is not None:
         raise TableError("--with goes with --range; a --file gives both arguments on each line")
     try:
@@ -355,8 +356,8 @@ def _items(args, arity: int) -> tuple[Iterable, int | None, tuple[str, ...]]:
     if args.file != "-":
         lines = handle.readlines()
         handle.close()
-        items = [item for _, item in read_arguments(lines, arity)]
-        sample = next((i for i in items if isinstance(i, tuple)), ("1",) * arity)
+        items: list[tuple[str, ...] | str] = [item for _, item in read_arguments(lines, arity)]
+        sample: tuple[str, ...] = next((i for i in items if isinstance(i, tuple)), ("1",) * arity)
         return items, len(items), sample
     return (item for _, item in read_arguments(handle, arity)), None, ("1",) * arity
 
@@ -388,7 +389,7 @@ def run(args) -> int:
     writer = RowWriter(out, args.format, arity, args.rounding == "enclosure")
     bar = None
     if not args.quiet and sys.stderr.isatty():
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped]  # (no stubs shipped)
 
         bar = tqdm(total=count, unit="value", file=sys.stderr, desc=args.function, dynamic_ncols=True)
 

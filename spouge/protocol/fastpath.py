@@ -17,6 +17,9 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 FAST_MAX_ARGS = 8
 FAST_MAX_ARG = 256
 FAST_MAX_FRAME = 1024
@@ -57,10 +60,10 @@ def _frame_length(buf: bytes, start: int) -> int:
     return p - start
 
 
-def scan_python(buf: bytes, pos: int, table: dict, limit: int) -> tuple[int, list]:
+def scan_python(buf: bytes, pos: int, table: dict[bytes, Any], limit: int) -> tuple[int, list[Any]]:
     if not 0 <= pos <= len(buf):
         raise ValueError("_fastresp.scan: pos out of range")
-    out = []
+    out: list[Any] = []
     while len(out) < limit:
         n = _frame_length(buf, pos)
         if not n:
@@ -73,10 +76,14 @@ def scan_python(buf: bytes, pos: int, table: dict, limit: int) -> tuple[int, lis
     return pos, out
 
 
+Scan = Callable[[bytes, int, dict[bytes, Any], int], tuple[int, list[Any]]]
+scan: Scan
 try:
-    from ._fastresp import scan  # type: ignore[import-not-found]
+    from ._fastresp import scan  # type: ignore[import-not-found,no-redef]
 
     compiled = True
 except ImportError:  # not built: the same semantics, slower
     scan = scan_python
     compiled = False
+
+__all__ = ["compiled", "scan", "scan_python"]

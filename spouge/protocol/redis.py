@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from . import fastpath
 from .errors import ProtocolError
@@ -122,12 +122,13 @@ class RedisRequestParser:
         self._buf = self._buf[self._pos :] + data if self._pos < len(self._buf) else bytes(data)
         self._pos = 0
 
-    def take_known(self, table: dict, limit: int) -> list:
+    def take_known(self, table: dict[bytes, Any], limit: int) -> list[Any]:
         """Between requests: the table's values for the consecutive complete frames found in it (consumed);
         [] otherwise.  The fast path of server/fastreplies.py; everything else stays for next_request."""
         if self._args is not None or self._line is not None or self._pos >= len(self._buf):
             return []
-        self._pos, values = fastpath.scan(self._buf, self._pos, table, limit)
+        pos, values = fastpath.scan(self._buf, self._pos, table, limit)
+        self._pos = pos
         return values
 
     def next_request(self) -> Command | None:

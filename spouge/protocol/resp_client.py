@@ -21,6 +21,8 @@ Invariants:
 
 from __future__ import annotations
 
+from typing import Any
+
 from .errors import ProtocolError
 
 #: Largest reply accepted (a cached result is at most a few hundred KB).
@@ -76,11 +78,12 @@ class ReplyParser:
 
     def _peek_incomplete(self) -> bool:
         try:
-            return self._parse(0, 0)[1] < 0
+            end: int = self._parse(0, 0)[1]
+            return end < 0
         except ProtocolError:
             return True
 
-    def next_reply(self):
+    def next_reply(self) -> Any:
         """The next whole reply, or NEED_MORE."""
         if not self._buf:
             return NEED_MORE
@@ -107,12 +110,12 @@ class ReplyParser:
         except ValueError:
             raise ProtocolError(f"bad length or integer in reply: {text[:24]!r}") from None
 
-    def _parse(self, pos: int, depth: int):
+    def _parse(self, pos: int, depth: int) -> tuple[Any, int]:
         if depth > MAX_DEPTH:
             raise ProtocolError("reply nested too deeply")
         if pos >= len(self._buf):
             return None, -1
-        kind = self._buf[pos:pos + 1]
+        kind = bytes(self._buf[pos:pos + 1])
         line, after = self._line(pos)
         if after < 0:
             return None, -1
@@ -153,7 +156,7 @@ class ReplyParser:
             count = 2 * n if kind in (b"%", b"|") else n
             if count > self.max_reply // 3:  # each element takes at least 3 bytes
                 raise ProtocolError(f"aggregate reply of {n} elements is over the limit")
-            items = []
+            items: list[Any] = []
             for _ in range(count):
                 item, after = self._parse(after, depth + 1)
                 if after < 0:
@@ -167,5 +170,5 @@ class ReplyParser:
         raise ProtocolError(f"unknown reply type byte {bytes(kind)!r}")
 
 
-def _hashable(value):
+def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value

@@ -73,6 +73,7 @@ class AcceptBalance:
         return self
 
     def publish(self, connections: int) -> None:
+        assert self.index is not None, "attach() first"
         self._SLOT.pack_into(self.memory, self.index * self._SLOT.size, connections, time.monotonic())
 
     def should_defer(self, mine: int) -> bool:
@@ -131,7 +132,7 @@ class Admission:
 
     def _publish(self) -> None:
         """The heartbeat: this worker's connection count, every BALANCE_PUBLISH seconds while it accepts."""
-        if self.stopped:
+        if self.stopped or self.balance is None:
             return
         self.balance.publish(len(self.server.connections))
         self.loop.call_later(BALANCE_PUBLISH, self._publish)

@@ -20,8 +20,7 @@ import sys
 import tempfile
 import time
 
-from . import metrics
-from . import admission
+from . import admission, metrics
 from .admission import listen
 from .app import Config, Server
 

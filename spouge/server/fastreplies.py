@@ -29,7 +29,7 @@ ENTRY_OVERHEAD = 200
 
 
 class FastReplies:
-    __slots__ = ("tables", "bytes", "max_bytes", "hits")
+    __slots__ = ("bytes", "hits", "max_bytes", "tables")
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.tables: dict[int, dict[bytes, tuple[bytes, str]]] = {2: {}, 3: {}}

@@ -259,7 +259,7 @@ class RedisCache:
             return
         self._ready()
 
-    def _handshake_tls(self, sock) -> None:
+    def _handshake_tls(self, sock: ssl.SSLSocket) -> None:
         if sock is not self.sock:
             return
         try:
@@ -336,7 +336,7 @@ class RedisCache:
         if sock is self.sock:
             self._flush()
 
-    def _on_readable(self, sock) -> None:
+    def _on_readable(self, sock: socket.socket) -> None:
         if sock is not self.sock:
             return
         try:
