@@ -48,7 +48,7 @@ def main() -> None:
         print("| values | digits | 1 process | 2 processes | Dask, 2 workers | 2 proc / 1 | Dask / 1 |")
         print("|---|---|---|---|---|---|---|")
         for digits, spec in cases:
-            count = len(__import__("spouge.batch", fromlist=["parse_range"]).parse_range(spec))
+            count = len(__import__("spouge.table", fromlist=["parse_range"]).parse_range(spec))
             base = ["gamma", "--range", spec, "-d", str(digits)]
             t1, h1 = run([*base, "-p", "1"], env)
             t2, h2 = run([*base, "-p", "2"], env)

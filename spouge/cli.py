@@ -85,12 +85,12 @@ def _build_parser() -> argparse.ArgumentParser:
                         description="Γ(x) for a double x as math.gamma, but correctly rounded (never a misrounded last bit).")
     fg._negative_number_matcher = re.compile(r"^-(\d|\.\d)")
     fg.add_argument("x", help="a double (as Python's float() reads it)")
-    from . import batch, plot
+    from . import plot, table
     from .server import cli as server_cli
 
     server_cli.add_parser(sub)
     plot.add_parser(sub)
-    batch.add_parser(sub)
+    table.add_parser(sub)
     return parser
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from spouge import batch
+from spouge import table as batch
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
