@@ -1,17 +1,23 @@
 """The page in a real browser: headless Chromium (Debian's) driven by Playwright.
 
 Set SPOUGE_SCREENSHOT=path to also save the screenshot used in the README.
+Each state the page can be in is also checked with axe-core (injected from tests/page_node, installed by
+``npm ci --prefix tests/page_node``): no serious or critical violation.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import pathlib
 import shutil
+import time
+import urllib.request
 
 import pytest
+from server_harness import spouge_server
 
 import spouge
-from server_harness import spouge_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -90,10 +96,6 @@ def test_page_computes_draws_and_reports_errors(browser, tmp_path):
 
 # --- issue 13: the page's own fixes, each in the real browser against a real server ----------------------
 
-import json
-import pathlib
-import time
-import urllib.request
 
 AXE = pathlib.Path(__file__).resolve().parent / "page_node" / "node_modules" / "axe-core" / "axe.min.js"
 MINUS = "\u2212"
@@ -318,7 +320,7 @@ def test_charts_stay_readable_at_large_a(page_on, plain_server):
 
 def _metric(port: int, name: str) -> float:
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
-    return float(next(line.split()[-1] for line in text.splitlines() if line.startswith(name + " ") or line.startswith(name + "{")))
+    return float(next(line.split()[-1] for line in text.splitlines() if line.startswith((name + " ", name + "{"))))
 
 
 def _start_long_computation(page, server):

@@ -15,7 +15,6 @@ import pathlib
 import re
 
 import pytest
-
 from server_harness import spouge_server
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -122,7 +121,7 @@ def test_served_file_is_rendered_from_docs():
 def test_render_covers_every_heading_and_formula():
     source = SOURCE.read_text(encoding="utf-8")
     page = TARGET.read_text(encoding="utf-8")
-    headings = re.findall(r"^#+ (.*)$", source, flags=re.M)
+    headings = re.findall(r"^#+ (.*)$", source, flags=re.MULTILINE)
     assert len(headings) >= 5
     for heading in headings:
         assert f">{_inline(heading)}</h" in page
