@@ -181,7 +181,7 @@ def test_complex_x_shows_no_broken_pictures(page_on, plain_server):
     page = page_on(plain_server)
     page.wait_for_selector("#error-chart circle")
     _compute(page, "gamma", "4.5")
-    page.wait_for_selector("#terms-chart rect")
+    page.wait_for_function("document.getElementById('method-note').textContent.includes('z = 7/2')")
     for fn, x in [("gamma", "3+4j"), ("factorial", f"{MINUS}0.5{MINUS}2j"), ("gamma", "4j")]:
         before = len(page.requests)
         _compute(page, fn, x, "12")
@@ -204,7 +204,7 @@ def test_an_error_clears_the_pictures_of_the_last_good_input(page_on, plain_serv
     for fn, x, digits, message in [("gamma", "-3", "16", "pole"), ("gamma", "abc", "16", "not a decimal number"),
                                    ("gamma", "2", "9999", "at most 5000"), ("lgamma", "3+4j", "10", "x =")]:
         _compute(page, "gamma", "4.5")
-        page.wait_for_selector("#terms-chart rect")
+        page.wait_for_function("document.getElementById('method-note').textContent.includes('z = 7/2')")
         _compute(page, fn, x, digits)
         page.wait_for_function("m => document.getElementById('error').textContent.includes(m)", arg=message)
         _wait_settled(page)
