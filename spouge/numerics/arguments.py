@@ -7,6 +7,8 @@ Invariants:
 - A real x becomes a ``Fraction`` holding exactly the value the caller meant:
   "0.1" is 1/10, a float is its exact binary value.  A complex x becomes a
   ``(Fraction, Fraction)`` pair.  Nothing here rounds.
+- In strings, U+2212 MINUS SIGN (as typeset: "−2.5") is a minus sign like
+  "-", wherever a sign may stand (x, and both parts of a complex x).
 - Every rejection is a ``TypeError`` (wrong kind of object) or a ``ValueError``
   (right kind, bad value) whose message names the argument and says why.
 - Decimal exponents are capped (``MAX_DECIMAL_EXPONENT``) so that no input can
@@ -46,6 +48,9 @@ MAX_INPUT_DIGITS = 100_000
 #: Longest string accepted for x: the digits, plus room for a sign, a point,
 #: leading zeros and an exponent.  (The server caps a whole line at 64 KiB.)
 MAX_ARGUMENT_LENGTH = MAX_INPUT_DIGITS + 10_000
+
+#: U+2212 MINUS SIGN, what typesetting (and the page's hint) writes for "-".
+UNICODE_MINUS = "\u2212"
 
 _MAX_INPUT_BITS = math.ceil(MAX_INPUT_DIGITS * math.log2(10)) + 1
 _MAX_MAGNITUDE_BITS = math.ceil((MAX_DECIMAL_EXPONENT + 1) * math.log2(10))
@@ -91,7 +96,7 @@ def _decimal_text_to_fraction(sign: str, text: str, original: str) -> Fraction:
 def _check_str(x: str) -> str:
     if len(x) > MAX_ARGUMENT_LENGTH:
         raise ValueError(f"x is too long ({len(x)} characters; at most {MAX_ARGUMENT_LENGTH})")
-    text = x.strip()
+    text = x.strip().replace(UNICODE_MINUS, "-")
     lowered = text.lower().lstrip("+-")
     if lowered in ("nan", "inf", "infinity", "snan"):
         raise ValueError(f"x = {_quote(x)} is not a finite number")

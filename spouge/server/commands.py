@@ -239,7 +239,10 @@ def internal_error_reply(http: bool, request) -> bytes:
 
 # --- HTTP --------------------------------------------------------------------
 ROUTES = {f"/v1/{name}": name for name in ("factorial", "gamma", "lgamma")}
-OTHER_ROUTES = ("/", "/health", "/metrics", "/v1/method")
+#: Files of static/ served as they are, open like the page (browsers ask for the icon without credentials).
+STATIC_FILES = {"/favicon.svg": ("favicon.svg", "image/svg+xml"), "/favicon.ico": ("favicon.svg", "image/svg+xml"),
+                "/method": ("method.html", "text/html; charset=utf-8")}
+OTHER_ROUTES = ("/", "/health", "/metrics", "/v1/method", *STATIC_FILES)
 ALLOWED_PARAMS = {"x", "digits"}
 METHOD_PARAMS = {"function", "x", "max_a", "a"}
 PAGE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static", "index.html")
@@ -248,6 +251,12 @@ PAGE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static", "
 @lru_cache(maxsize=1)
 def page_bytes() -> bytes:
     with open(PAGE_PATH, "rb") as f:
+        return f.read()
+
+
+@lru_cache(maxsize=len(STATIC_FILES))
+def static_bytes(name: str) -> bytes:
+    with open(os.path.join(os.path.dirname(PAGE_PATH), name), "rb") as f:
         return f.read()
 
 
@@ -305,7 +314,7 @@ def _method_route(server, conn, slot, request: HttpRequest, key, head: bool) -> 
 def handle_http(server, conn, slot, request: HttpRequest) -> None:
     if not request.keep_alive:
         conn.close_after_reply(slot)
-    if request.path not in ("/health", "/") and not server.check_bearer(request.headers.get("authorization")):
+    if request.path not in ("/health", "/") and request.path not in STATIC_FILES and not server.check_bearer(request.headers.get("authorization")):
         body = http_response(401, {"error": "authentication required: send Authorization: Bearer <password>", "status": 401},
                              keep_alive=request.keep_alive, version=request.version, head=request.method == "HEAD",
                              extra_headers=(("WWW-Authenticate", 'Bearer realm="spouge"'),))
@@ -328,6 +337,11 @@ def handle_http(server, conn, slot, request: HttpRequest) -> None:
         return
     if path == "/":
         conn.complete(slot, http_response(200, page_bytes(), content_type="text/html; charset=utf-8", keep_alive=request.keep_alive,
+                                          version=request.version, head=head, extra_headers=(("Cache-Control", "no-cache"),)), "200")
+        return
+    if path in STATIC_FILES:
+        name, content_type = STATIC_FILES[path]
+        conn.complete(slot, http_response(200, static_bytes(name), content_type=content_type, keep_alive=request.keep_alive,
                                           version=request.version, head=head, extra_headers=(("Cache-Control", "no-cache"),)), "200")
         return
     if path == "/v1/method":
