@@ -376,9 +376,6 @@ def test_long_computation_shows_busy_state_elapsed_time_and_cancels(page_on):
         assert page.evaluate("window.sawBusy") is False
 
 
-@pytest.mark.xfail(strict=True, reason="server: an HTTP client's EOF only stops reading (answer, then close: "
-                   "connection.py _stop_input); the pending job is not cancelled, so the worker keeps computing "
-                   "until the result or --compute-timeout.  Remove this mark when EOF cancels pending HTTP jobs.")
 def test_cancel_on_the_page_stops_the_computation_on_the_server(page_on):
     with spouge_server("--jobs", "1", "--max-digits", "40000", "--compute-timeout", "120") as server:
         page = page_on(server)

@@ -171,6 +171,11 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
         except OSError:
             self.close()
             return
+        if not data and self.http and self.order:
+            # An HTTP client gone with a request unanswered (nginx's 499): stop its work, not answer into the void.
+            # (RESP keeps answering after a FIN: `printf 'FACTORIAL 20\r\n' | nc -q1` reads its reply.)
+            self.close()
+            return
         if not data:  # the peer is done sending: answer what we have, then close
             self._stop_input()
             self._maybe_finish()
