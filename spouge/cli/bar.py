@@ -48,6 +48,13 @@ def wanted(stream: TextIO, quiet: bool) -> bool:
     return True
 
 
+def _columns(stream: TextIO) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
 class Bar:
     """A reporter for numerics.progress: call it (phase, done, total) inside ``with bar.call(label):``."""
 
@@ -118,9 +125,10 @@ class Bar:
         description, total = self._description()
         if self.shown is None or self.shown_as != (description, total):
             self._erase()
+            sized = _columns(self.stream) > 0  # a terminal that tells its width (a bare pty says 0: assume 80)
             self.shown = tqdm(total=total or None, initial=min(self.done, total) if total else 0,
-                              desc=description, file=self.stream, leave=False, dynamic_ncols=True,
-                              mininterval=0.1, bar_format=_FRACTION if total else _OPEN)
+                              desc=description, file=self.stream, leave=False, dynamic_ncols=sized,
+                              ncols=None if sized else 80, nrows=None if sized else 24, mininterval=0.1, bar_format=_FRACTION if total else _OPEN)
             self.shown.start_t = self.shown._time() - (time.monotonic() - self.started)  # elapsed: since the call began
             self.shown_as = (description, total)
             self.shown.refresh()
