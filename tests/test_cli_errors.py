@@ -130,3 +130,18 @@ def test_help_documents_statuses_batches_and_quiet():
         assert sub.returncode == 0 and "--quiet" in sub.stdout and "[DIGITS]" in sub.stdout
         assert f"spouge {name} - [DIGITS]" in sub.stdout and "lines starting with #" in sub.stdout
         assert "exit status" in sub.stdout
+
+
+def test_values_do_not_load_the_server_and_serve_reads_alike():
+    probe = ("import sys\nfrom spouge.cli import main\nassert main(['gamma', '0.5']) == 0\n"
+             "print(any(m.startswith('spouge.server') for m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.splitlines()[-1] == "False"
+    from spouge.cli import SERVE_HELP, _build_parser
+
+    def serve_help(parser):
+        sub = next(a for a in parser._actions if a.dest == "command")
+        return next(c.help for c in sub._choices_actions if c.dest == "serve")
+
+    assert serve_help(_build_parser(full=True)) == serve_help(_build_parser(full=False)) == SERVE_HELP
+    assert "--port" in run("serve", "--help").stdout

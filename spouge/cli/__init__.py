@@ -72,7 +72,12 @@ class _UsageError(Exception):
         self.parser = parser
 
 
-def _build_parser() -> argparse.ArgumentParser:
+#: `serve`'s line in `spouge --help` (spouge.server.cli says the same when it is loaded).
+SERVE_HELP = "run the network server (RESP, inline and HTTP on one port)"
+
+
+def _build_parser(full: bool = True) -> argparse.ArgumentParser:
+    """The parser; full=False leaves `serve` as a name only (its options load with spouge.server)."""
     parser = _Parser(
         prog="spouge",
         description="n!, Γ(x) and ln|Γ(x)| to any number of correct digits by Spouge's formula, "
@@ -118,9 +123,13 @@ def _build_parser() -> argparse.ArgumentParser:
     fg.add_argument("x", help="a double (as Python's float() reads it)")
     fg.add_argument("--json", action="store_true", help="print {\"x\": ..., \"value\": ...} (errors too, on stdout)")
     from .. import plot
-    from ..server import cli as server_cli
 
-    server_cli.add_parser(sub)
+    if full:
+        from ..server import cli as server_cli
+
+        server_cli.add_parser(sub)
+    else:  # the server's modules take a third of the start-up: load them only for `serve` (or spouge --help)
+        sub.add_parser("serve", help=SERVE_HELP)
     plot.add_parser(sub)
     return parser
 
@@ -168,7 +177,8 @@ def _digits(request_digits: int | None, positional: str | None) -> int | None:
 
 
 def _run(argv: list[str], out, err) -> int:
-    parser = _build_parser()
+    command = argv[0] if argv and not argv[0].startswith("-") else None
+    parser = _build_parser(full=command not in FUNCTIONS and command not in ("fgamma", "plot"))
     # parse_known_args: argparse matches a positional list once, so digits after an option
     # ("lgamma -2.5 --sign 20") would be refused; they are taken back here
     args, extras = parser.parse_known_args(argv)
