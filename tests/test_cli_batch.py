@@ -143,3 +143,16 @@ def test_closed_stdout_stops_quietly(tmp_path):
         proc.wait(timeout=120)
     assert first == b"1.000000000000000e+0\n"
     assert proc.returncode == 141 and err == b""
+
+
+def test_readme_batch_example_is_what_spouge_prints():
+    import doctest
+    import re
+
+    readme = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")).read()
+    block = re.search(r"```sh\n(printf '[^']*' \| spouge gamma - 20 --json)\n((?:# .*\n)+)```", readme)
+    assert block, "the README's batch example moved"
+    data = block.group(1).split("'")[1].encode().decode("unicode_escape")
+    proc = batch(["gamma", "-", "20", "--json"], data)
+    want = "".join(line[2:] + "\n" for line in block.group(2).splitlines())
+    assert doctest.OutputChecker().check_output(want, proc.stdout.decode(), doctest.ELLIPSIS), proc.stdout
