@@ -12,7 +12,9 @@ Every row is a whole process, timed from the outside (wall clock, median of
   batch python  SPOUGE_PURE=1 spouge gamma - < xs.txt    (the Python core)
   mpmath loop   a script reading xs.txt, printing mpmath.gamma at mp.dps = digits
                 (a peer doing the same I/O; its results are not correctly rounded)
-The per-line figure is (row - one value) / lines.  xs: uniform reals in
+Columns: wall seconds (median, min) and the child's CPU seconds (user+sys,
+median; less sensitive to a loaded machine).  The per-line figure is
+(row's CPU - one value's CPU) / lines.  xs: uniform reals in
 (-60, 170) with 6 decimals, fixed seed; pairs: two such in (0.1, 60).
 """
 
@@ -22,6 +24,7 @@ import argparse
 import os
 import platform
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -54,15 +57,21 @@ def rows(lines: int, digits: int, xs: str, pairs: str) -> list[tuple[str, list[s
     ]
 
 
-def timed(command: list[str], stdin_path: str | None, env: dict) -> tuple[float, int]:
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str], stdin_path: str | None, env: dict) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds of the child, output lines) of one run."""
     environment = {**os.environ, "PYTHONPATH": ROOT, **env}
     with open(stdin_path or os.devnull, "rb") as stdin:
-        started = time.perf_counter()
+        cpu, started = _cpu(), time.perf_counter()
         proc = subprocess.run(command, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, _cpu() - cpu
     if proc.returncode != 0:
         raise SystemExit(f"{command} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
-    return elapsed, proc.stdout.count(b"\n")
+    return elapsed, cpu, proc.stdout.count(b"\n")
 
 
 def main() -> None:
@@ -82,25 +91,28 @@ def main() -> None:
         for _, command, source, env in table:  # warm the disk cache and the coefficient tables once
             timed(command, source, env)
         times: dict[str, list[float]] = {name: [] for name, *_ in table}
+        cpus: dict[str, list[float]] = {name: [] for name, *_ in table}
         for _ in range(args.repeat):
             for name, command, source, env in table:
-                elapsed, count = timed(command, source, env)
+                elapsed, cpu, count = timed(command, source, env)
                 if source is not None and count != args.lines:
                     raise SystemExit(f"{name}: {count} output lines for {args.lines} inputs")
                 times[name].append(elapsed)
+                cpus[name].append(cpu)
     from spouge.numerics import corebridge
 
     print(f"# {args.lines} lines at {args.digits} digits, median of {args.repeat} runs; "
           f"python {platform.python_version()}, core {corebridge.description}, {os.cpu_count()} cpus, "
           f"load {os.getloadavg()[0]:.1f}")
     one = statistics.median(times["one value"])
-    print(f"{'row':14} {'median s':>9} {'min s':>7} {'per line us':>12}")
+    one_cpu = statistics.median(cpus["one value"])
+    print(f"{'row':14} {'median s':>9} {'min s':>7} {'cpu s':>7} {'per line us (cpu)':>18}")
     for name, values in times.items():
-        median = statistics.median(values)
-        per_line = f"{(median - one) / args.lines * 1e6:12.1f}" if name.startswith(("batch", "mpmath")) else " " * 12
-        print(f"{name:14} {median:9.3f} {min(values):7.3f} {per_line}")
+        median, cpu = statistics.median(values), statistics.median(cpus[name])
+        per_line = f"{(cpu - one_cpu) / args.lines * 1e6:18.1f}" if name.startswith(("batch", "mpmath")) else ""
+        print(f"{name:14} {median:9.3f} {min(values):7.3f} {cpu:7.3f} {per_line}")
     c, mp = statistics.median(times["batch c"]), statistics.median(times["mpmath loop"])
-    print(f"batch c / mpmath loop: {c / mp:.2f}   batch c - startup of one value: {c - one:.3f} s")
+    print(f"wall: batch c / mpmath loop {c / mp:.2f}; batch c - one value {c - one:.3f} s")
 
 
 if __name__ == "__main__":
