@@ -67,7 +67,7 @@ def timed(command: list[str], stdin_path: str | None, env: dict) -> tuple[float,
     environment = {**os.environ, "PYTHONPATH": ROOT, **env}
     with open(stdin_path or os.devnull, "rb") as stdin:
         cpu, started = _cpu(), time.perf_counter()
-        proc = subprocess.run(command, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment)
+        proc = subprocess.run(command, stdin=stdin, capture_output=True, env=environment, check=False)
         elapsed, cpu = time.perf_counter() - started, _cpu() - cpu
     if proc.returncode != 0:
         raise SystemExit(f"{command} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")

@@ -16,7 +16,7 @@ from spouge import numerics
 def batch(args, data: bytes | str, env=None, timeout=120):
     if isinstance(data, str):
         data = data.encode()
-    return subprocess.run([sys.executable, "-m", "spouge", *args], input=data, capture_output=True, timeout=timeout,
+    return subprocess.run([sys.executable, "-m", "spouge", *args], input=data, capture_output=True, check=False, timeout=timeout,
                           env={**os.environ, **(env or {})})
 
 
@@ -149,7 +149,8 @@ def test_readme_batch_example_is_what_spouge_prints():
     import doctest
     import re
 
-    readme = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")).read()
+    with open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")) as f:
+        readme = f.read()
     block = re.search(r"```sh\n(printf '[^']*' \| spouge gamma - 20 --json)\n((?:# .*\n)+)```", readme)
     assert block, "the README's batch example moved"
     data = block.group(1).split("'")[1].encode().decode("unicode_escape")

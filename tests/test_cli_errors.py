@@ -14,7 +14,7 @@ from spouge.cli import main
 
 
 def run(*args: str, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "spouge", *args], capture_output=True, text=True, timeout=120,
+    return subprocess.run([sys.executable, "-m", "spouge", *args], capture_output=True, text=True, check=False, timeout=120,
                           env={**os.environ, **(env or {})})
 
 
@@ -135,7 +135,7 @@ def test_help_documents_statuses_batches_and_quiet():
 def test_values_do_not_load_the_server_and_serve_reads_alike():
     probe = ("import sys\nfrom spouge.cli import main\nassert main(['gamma', '0.5']) == 0\n"
              "print(any(m.startswith('spouge.server') for m in sys.modules))")
-    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, timeout=60)
     assert proc.stdout.splitlines()[-1] == "False"
     from spouge.cli import SERVE_HELP, _build_parser
 

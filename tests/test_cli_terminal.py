@@ -58,7 +58,7 @@ def run_with_terminal_stderr(args, env=None, size=(24, 80), script=None, timeout
 
 
 def piped(args, env=None, timeout=120, **kw):
-    return subprocess.run([sys.executable, "-m", "spouge", *args], capture_output=True, text=True, timeout=timeout,
+    return subprocess.run([sys.executable, "-m", "spouge", *args], capture_output=True, text=True, check=False, timeout=timeout,
                           env={**os.environ, **(env or {})}, **kw)
 
 
@@ -126,7 +126,7 @@ def test_fake_engine_phases_show_as_fractions():
 
 
 def test_fake_engine_is_silent_when_piped():
-    proc = subprocess.run([sys.executable, "-c", FAKE, "gamma", "0.5", "20"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", FAKE, "gamma", "0.5", "20"], capture_output=True, text=True, check=False, timeout=60)
     assert proc.returncode == 0 and proc.stderr == "" and proc.stdout == str(numerics.gamma("0.5", 20)) + "\n"
 
 

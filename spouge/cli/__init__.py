@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             return emit(Failure("interrupted", "interrupted"), as_json, out, err)
         except BrokenPipeError:
             raise
-        except Exception as exc:  # never a traceback: say what failed in one line
+        except Exception as exc:  # noqa: BLE001 - never a traceback: say what failed in one line
             return emit(classify(exc), as_json, out, err)
     except BrokenPipeError:  # stdout closed early (| head): stop quietly, as if killed by SIGPIPE
         try:
@@ -240,7 +240,7 @@ def _fgamma(args, out, err) -> int:
     try:
         value = numerics.fgamma(x)
     except ValueError as exc:  # math.gamma's contract: ValueError at the poles and for nan/-inf
-        kind = "pole" if x == x and not math.isinf(x) and x <= 0 and x == int(x) else "domain"
+        kind = "pole" if math.isfinite(x) and x <= 0 and x == int(x) else "domain"
         return emit(Failure(kind, str(exc)), args.json, out, err)
     except OverflowError as exc:
         return emit(Failure("range", str(exc)), args.json, out, err)

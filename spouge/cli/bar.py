@@ -22,8 +22,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator, TextIO
+from typing import Any, TextIO
 
 #: Seconds a computation runs before its bar is drawn.
 DELAY = 0.3
@@ -42,7 +43,7 @@ def wanted(stream: TextIO, quiet: bool) -> bool:
     try:
         if not stream.isatty():
             return False
-        import tqdm  # noqa: F401  (a declared dependency; without it there is simply no bar)
+        import tqdm  # type: ignore[import-untyped, unused-ignore]  # noqa: F401  (a declared dependency; without it, no bar)
     except (ImportError, AttributeError, ValueError):
         return False
     return True
@@ -66,7 +67,7 @@ class Bar:
         self.phase: tuple[str, int] | None = None  # (phase, total) of the last report
         self.done = 0
         self.passes = 0
-        self.shown = None  # the tqdm bar on screen, or None
+        self.shown: Any = None  # the tqdm bar on screen, or None
         self.shown_as: tuple | None = None  # (description, total) it was drawn with
         self.ticker: threading.Thread | None = None
         self.stopping = threading.Event()
@@ -112,6 +113,7 @@ class Bar:
                     self._draw(refresh=True)
 
     def _description(self) -> tuple[str, int]:
+        assert self.phase is not None
         phase, total = self.phase
         parts = [f"pass {self.passes}"] if self.passes else []
         if phase != "retry":
@@ -119,7 +121,7 @@ class Bar:
         return f"{self.label}: {', '.join(parts) or phase}", total
 
     def _draw(self, refresh: bool = False) -> None:
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
 
         tqdm.monitor_interval = 0  # no tqdm monitor thread: the ticker is ours
         description, total = self._description()
