@@ -156,6 +156,36 @@ def test_bar_unit_delay_fraction_and_erase(monkeypatch):
     assert stream.getvalue() == text
 
 
+def test_bar_starts_no_thread_and_gives_sigalrm_back(monkeypatch):
+    # the coefficient tables' process pool refuses to fork a threaded process: the bar must not add one
+    import threading
+
+    before = threading.active_count()
+    handler = signal.getsignal(signal.SIGALRM)
+    stream = FakeTerminal()
+    bar = bar_module.Bar(stream)
+    with bar.call("gamma(4)"):
+        bar("retry", 1, 0)
+        assert bar.armed and signal.getitimer(signal.ITIMER_REAL)[1] == pytest.approx(bar_module.TICK)
+        deadline = time.monotonic() + 5
+        while "gamma(4): pass 1" not in stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.05)  # no report comes: the timer draws the bar
+        assert threading.active_count() == before
+    assert "gamma(4): pass 1 [00:0" in stream.getvalue()
+    bar.close()
+    assert signal.getsignal(signal.SIGALRM) is handler and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_reports_from_forked_children_are_ignored(monkeypatch):
+    monkeypatch.setattr(bar_module, "DELAY", 0.0)
+    stream = FakeTerminal()
+    bar = bar_module.Bar(stream)
+    bar.pid = -1  # as seen from a child forked after the bar was made
+    with bar.call("gamma(5)"):
+        bar("coefficients", 1, 10)
+    assert stream.getvalue() == ""
+
+
 def test_bar_is_wanted_only_on_terminals(monkeypatch):
     assert not bar_module.wanted(io.StringIO(), quiet=False)
     assert bar_module.wanted(FakeTerminal(), quiet=False)

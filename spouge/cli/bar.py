@@ -9,10 +9,13 @@ Invariants:
 - Used only when stderr is a terminal and --quiet is not given (the caller
   decides: ``wanted``); nothing is drawn for a call shorter than DELAY seconds,
   so quick answers and fast batches print no bar at all.
-- A report costs a lock and a clock read; the drawing is tqdm's, throttled by
-  its mininterval.  A ticker thread (daemon) draws the bar once DELAY has
-  passed even if no report comes (a long pass of the loop reports once, at its
-  start) and keeps the elapsed time moving.
+- A report costs a clock read; the drawing is tqdm's, throttled by its
+  mininterval.  An interval timer (SIGALRM every TICK seconds, armed at the
+  first report, given back by ``close()``) draws the bar once DELAY has passed
+  even if no report comes (a long pass of the loop reports once, at its start)
+  and keeps the elapsed time moving.  Not a thread: the coefficient tables'
+  process pool forks only a single-threaded process.  Reports from forked
+  children are ignored.
 - ``call()`` erases the bar when the computation ends, returns or raises, so
   the result (or the error) is printed on a clean line.
 """
@@ -20,6 +23,7 @@ Invariants:
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -28,7 +32,7 @@ from typing import Any, TextIO
 
 #: Seconds a computation runs before its bar is drawn.
 DELAY = 0.3
-#: Seconds between the ticker's redraws (the elapsed time).
+#: Seconds between the timer's redraws (the elapsed time).
 TICK = 0.25
 
 _FRACTION = "{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]"
@@ -61,7 +65,8 @@ class Bar:
 
     def __init__(self, stream: TextIO):
         self.stream = stream
-        self.lock = threading.Lock()
+        self.pid = os.getpid()  # reports from forked children (a table made on a process pool) are not ours
+        self.busy = False  # drawing from the main path: the timer's tick stands aside
         self.label: str | None = None  # the call in progress, or None
         self.started = 0.0
         self.phase: tuple[str, int] | None = None  # (phase, total) of the last report
@@ -69,26 +74,30 @@ class Bar:
         self.passes = 0
         self.shown: Any = None  # the tqdm bar on screen, or None
         self.shown_as: tuple | None = None  # (description, total) it was drawn with
-        self.ticker: threading.Thread | None = None
-        self.stopping = threading.Event()
+        self.previous_handler: Any = None  # SIGALRM's handler before ours, while the timer is armed
+        self.armed = False
+        self.broken = False  # the terminal refused a write: draw nothing more
 
     @contextmanager
     def call(self, label: str) -> Iterator[None]:
         """One computation: the bar (if drawn at all) is erased when it ends."""
-        with self.lock:
-            self.label, self.started = label, time.monotonic()
-            self.phase, self.done, self.passes = None, 0, 0
+        self.label, self.started = label, time.monotonic()
+        self.phase, self.done, self.passes = None, 0, 0
         try:
             yield
         finally:
-            with self.lock:
+            self.busy = True
+            try:
                 self.label = None
                 self._erase()
+            finally:
+                self.busy = False
 
     def __call__(self, phase: str, done: int, total: int) -> None:
-        with self.lock:
-            if self.label is None:
-                return
+        if self.label is None or os.getpid() != self.pid:
+            return
+        self.busy = True
+        try:
             if phase == "retry":
                 self.passes = done
                 self.phase, self.done = ("retry", 0), 0
@@ -96,21 +105,33 @@ class Bar:
                 self.phase, self.done = (phase, max(0, total)), max(0, done)
             if self.shown is not None or time.monotonic() - self.started >= DELAY:
                 self._draw()
-            elif self.ticker is None:
-                self.ticker = threading.Thread(target=self._tick, name="spouge-progress", daemon=True)
-                self.ticker.start()
+            elif not self.armed:
+                self._arm()
+        finally:
+            self.busy = False
 
     def close(self) -> None:
-        """Stop the ticker (the bar itself is erased by ``call``)."""
-        self.stopping.set()
+        """Disarm the timer and give SIGALRM back (the bar itself is erased by ``call``)."""
+        if self.armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous_handler)
+            self.armed = False
 
-    # -- drawing (under self.lock) --
+    # -- the tick: an interval timer, not a thread (a thread would stop the coefficient tables'
+    #    fork-based process pool, which refuses to fork a threaded process) --
 
-    def _tick(self) -> None:
-        while not self.stopping.wait(TICK):
-            with self.lock:
-                if self.label is not None and self.phase is not None and time.monotonic() - self.started >= DELAY:
-                    self._draw(refresh=True)
+    def _arm(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # signals reach the main thread only: no tick, the reports alone draw
+        self.previous_handler = signal.signal(signal.SIGALRM, self._tick)
+        signal.setitimer(signal.ITIMER_REAL, TICK, TICK)  # a fork does not inherit it
+        self.armed = True
+
+    def _tick(self, signum: int, frame: object) -> None:
+        if self.busy or self.label is None or self.phase is None or os.getpid() != self.pid:
+            return
+        if time.monotonic() - self.started >= DELAY:
+            self._draw(refresh=True)
 
     def _description(self) -> tuple[str, int]:
         assert self.phase is not None
@@ -121,9 +142,17 @@ class Bar:
         return f"{self.label}: {', '.join(parts) or phase}", total
 
     def _draw(self, refresh: bool = False) -> None:
+        if self.broken:
+            return
+        try:
+            self._draw_bar(refresh)
+        except OSError:  # the terminal went away (hung up): the computation goes on, undrawn
+            self.broken = True
+
+    def _draw_bar(self, refresh: bool) -> None:
         from tqdm import tqdm  # type: ignore[import-untyped, unused-ignore]
 
-        tqdm.monitor_interval = 0  # no tqdm monitor thread: the ticker is ours
+        tqdm.monitor_interval = 0  # no tqdm monitor thread (see the invariants)
         description, total = self._description()
         if self.shown is None or self.shown_as != (description, total):
             self._erase()
@@ -141,5 +170,8 @@ class Bar:
 
     def _erase(self) -> None:
         if self.shown is not None:
-            self.shown.close()
-            self.shown, self.shown_as = None, None
+            shown, self.shown, self.shown_as = self.shown, None, None
+            try:
+                shown.close()
+            except OSError:
+                self.broken = True
