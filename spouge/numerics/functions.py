@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 from flint import acb, arb, ctx, fmpq, fmpz
 
-from . import corebridge
+from . import corebridge, progress
 from .arguments import check_digits, parse_number, parse_real
 from .coefficients import log2_truncation_bound, product_range
 from .engine import log_factorial, log_factorial_complex
@@ -152,7 +152,10 @@ def _real_result(name: str, x: Fraction, text: str, digits: int, factorial_of: i
     bits, extra = p.bits, p.extra
     settle = factorial_of is not None and _may_be_boundary(factorial_of, digits, radix)
     in_c = min_exponent is None and not settle  # the C pass: no subnormal grid, no exact settling
+    passes = 0
     while True:
+        passes += 1
+        progress.report("retry", passes, 0)  # pass n of the Ziv loop (numerics.progress)
         if in_c and corebridge.handles(x.denominator, bits):  # one pass in C: the same ball and rules
             passed = corebridge.gamma_pass(x.numerator, x.denominator, bits, extra, digits, _MODE_INDEX[mode], radix)
             if passed is not None:
@@ -203,7 +206,10 @@ def _complex_result(name: str, z: tuple[Fraction, Fraction], text: str, digits: 
     bits = p.bits + 4
     q = math.lcm(re.denominator, im.denominator)
     pr, pi = re.numerator * (q // re.denominator), im.numerator * (q // im.denominator)
+    passes = 0
     while True:
+        passes += 1
+        progress.report("retry", passes, 0)
         work = bits + extra
         if pr >= q:  # Re x >= 1
             lf = log_factorial_complex(pr - q, pi, q, bits, work)
@@ -360,7 +366,10 @@ def _lgamma_result(value: Fraction, text: str, digits: int, mode: str, radix: in
     p = plan("lgamma", (value,), _digits_for_plan(digits, radix))
     bits, extra = p.bits, p.extra
     target = _target(_digits_for_plan(digits, radix))  # relative accuracy wanted of ln|Γ| itself
+    passes = 0
     while True:
+        passes += 1
+        progress.report("retry", passes, 0)
         if value not in (1, 2) and corebridge.handles(value.denominator, bits):  # one pass in C
             passed = corebridge.lgamma_pass(value.numerator, value.denominator, bits, extra, digits, _MODE_INDEX[mode], radix)
             if type(passed) is tuple:
