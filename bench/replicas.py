@@ -485,24 +485,60 @@ def throughput(workdir: str, quick: bool) -> list[tuple]:
 DIGITS = (16, 100, 1000, 10000)
 
 
-def per_digits(workdir: str, quick: bool) -> list[tuple]:
-    """requests/s of ONE server (--jobs 1: one compute process, i.e. about one core) at each digits, uncached.
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / tick
 
-    Every request asks a new x (wrk with a Lua script walking x), so the cache never answers."""
-    seconds = 3 if quick else 8
+
+def process_tree(pid: int) -> list[int]:
+    out = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            out += [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def per_digits(workdir: str, quick: bool) -> list[tuple]:
+    """One server behind haproxy (--jobs 1, cache off), GAMMA at a new x every request, at each digits.
+
+    wrk walks x = 1.5 + k/1000 (a Lua script), so no answer is ever reused.  Returns
+    (digits, requests/s, CPU seconds the server used per second (loop + compute worker),
+    requests per CPU-second of the server = requests/s per core, errors)."""
     rows = []
     script = os.path.join(workdir, "walk.lua")
     for digits in DIGITS:
+        seconds = (3 if quick else 10) if digits < 10000 else (10 if quick else 30)
         with open(script, "w") as f:
-            f.write("counter = 0\nthread_id = 0\nsetup = function(t) t:set('id', thread_id); thread_id = thread_id + 1 end\n"
-                    "init = function(args) counter = tonumber(wrk.thread:get('id')) * 100000000 end\n"
-                    f"request = function() counter = counter + 1\n  return wrk.format('GET', '/v1/gamma?x=' .. (counter + 0.5) .. '&digits={digits}') end\n")
+            f.write("local thread_id = 0\n"
+                    "function setup(t) t:set('id', thread_id); thread_id = thread_id + 1 end\n"
+                    "function init(args) counter = tonumber(wrk.thread:get('id')) * 10000000 end\n"
+                    "function request() counter = counter + 1\n"
+                    f"  return wrk.format('GET', '/v1/gamma?x=' .. (1.5 + counter / 1000) .. '&digits={digits}') end\n")
         with Replicas(workdir, active=1, server_args=("--jobs", "1", "--cache-size", "0")) as reps:
-            out = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "-s", script, f"http://127.0.0.1:{reps.backends['s1'].port}/"],
-                                 capture_output=True, text=True, timeout=seconds + 120).stdout
+            pids = process_tree(reps.backends["s1"].proc.pid)
+            cpu0 = cpu_seconds(pids)
+            out = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "--timeout", "60s", "-s", script,
+                                  f"http://127.0.0.1:{reps.port}/"], capture_output=True, text=True, timeout=seconds + 300).stdout
+            cpu = cpu_seconds(pids) - cpu0
             m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+            total = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
             errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-            rows.append((digits, float(m.group(1)) if m else float("nan"), errors.group(1) if errors else "0"))
+            socket_errors = re.search(r"Socket errors: (.*)", out)
+            n = int(total.group(1)) if total else 0
+            rate = float(m.group(1)) if m else float("nan")
+            rows.append((digits, rate, cpu / seconds, n / cpu if cpu else float("nan"),
+                         (errors.group(1) if errors else "0") + (f"; {socket_errors.group(1)}" if socket_errors else "")))
     return rows
 
 
@@ -517,7 +553,7 @@ def main() -> None:
     if not haproxy_binary():
         sys.exit("replicas: haproxy is not installed (apt-get install -y haproxy)")
     version = subprocess.run([haproxy_binary(), "-v"], capture_output=True, text=True).stdout.splitlines()[0]
-    print(f"{platform.node()}: {os.cpu_count()} cores, {version}\n")
+    print(f"{platform.node()}: {os.cpu_count()} cores, {version}; load average at start {os.getloadavg()[0]:.1f}\n")
     with tempfile.TemporaryDirectory(prefix="spouge-replicas-") as workdir:
         if "throughput" in only:
             print("| servers behind haproxy | redis-benchmark -c 50 FACTORIAL 20 (req/s) | wrk -c 50 /v1/factorial?x=20 (req/s) |")
@@ -527,10 +563,10 @@ def main() -> None:
                 print(f"| {label} | {resp_rate:,.0f} ({', '.join(f'{v:,.0f}' for v in r_all)}) | {http_rate:,.0f} ({', '.join(f'{v:,.0f}' for v in h_all)}) |")
             print()
         if "digits" in only:
-            print("| digits | GAMMA, new x each request: req/s of one server (--jobs 1) | non-2xx |")
-            print("|---|---|---|")
-            for digits, rate, errors in per_digits(workdir, args.quick):
-                print(f"| {digits} | {rate:,.1f} | {errors} |")
+            print("| digits | req/s, one server (--jobs 1) | server CPU used (cores) | req/s per core (per CPU-second) | errors |")
+            print("|---|---|---|---|---|")
+            for digits, rate, cores, per_core, errors in per_digits(workdir, args.quick):
+                print(f"| {digits} | {rate:,.1f} | {cores:.2f} | {per_core:,.1f} | {errors} |")
             print()
         if "drill" in only:
             runs = 1 if args.quick else 5
@@ -555,6 +591,7 @@ def main() -> None:
                 for r in results:
                     for f in r["failures"][:3]:
                         print(f"<!-- {r['signal']} retries={retries}: {f['client']}: {f['error']} -->")
+        print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
