@@ -454,32 +454,49 @@ def redis_benchmark(port: int, seconds_hint: int, clients: int = 50, x: int = 20
     return float(m.group(1))
 
 
-def wrk(port: int, path: str, seconds: int, connections: int = 50) -> float:
+def wrk(port: int, path: str, seconds: int, connections: int = 50) -> tuple[float, int]:
+    """(requests/s, requests) of wrk -t2 on one path."""
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", f"http://127.0.0.1:{port}{path}"],
                          capture_output=True, text=True, timeout=seconds + 60).stdout
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out)
     if errors:
         raise RuntimeError(f"wrk saw errors: {errors.group(0)}")
-    return float(m.group(1)) if m else float("nan")
+    return (float(m.group(1)) if m else float("nan")), (int(total.group(1)) if total else 0)
 
 
 def throughput(workdir: str, quick: bool) -> list[tuple]:
-    """1, 2, 3 servers behind haproxy, and 1 server direct (haproxy's cost), alternating, medians of repeats."""
+    """1, 2, 3 servers behind haproxy, and 1 server direct (haproxy's cost), alternating, medians of repeats.
+
+    Also the CPU each request cost the servers (loop + compute worker) and haproxy, from /proc:
+    on a shared 2-core machine the rates move with the neighbours' load, the CPU per request much less."""
     repeats = 1 if quick else 3
     n = 20000 if quick else 100000
     seconds = 3 if quick else 8
-    rows = {k: ([], []) for k in ("direct", 1, 2, 3)}
+    rows = {k: {"resp": [], "http": [], "server_us": [], "haproxy_us": []} for k in ("direct", 1, 2, 3)}
+
+    def run(row, port, server_pids, haproxy_pids):
+        cpu_s, cpu_h = cpu_seconds(server_pids), cpu_seconds(haproxy_pids)
+        row["resp"].append(redis_benchmark(port, n))
+        rate, done = wrk(port, "/v1/factorial?x=20", seconds)
+        row["http"].append(rate)
+        requests = n + done
+        row["server_us"].append((cpu_seconds(server_pids) - cpu_s) / requests * 1e6)
+        if haproxy_pids:
+            row["haproxy_us"].append((cpu_seconds(haproxy_pids) - cpu_h) / requests * 1e6)
+
     for _ in range(repeats):
         for active in (1, 2, 3):
             with Replicas(workdir, active=active) as reps:
-                rows[active][0].append(redis_benchmark(reps.port, n))
-                rows[active][1].append(wrk(reps.port, "/v1/factorial?x=20", seconds))
+                servers = [p for b in reps.backends.values() if b.alive() for p in process_tree(b.proc.pid)]
+                haproxy = process_tree(reps.haproxy.pid)
+                run(rows[active], reps.port, servers, haproxy)
                 if active == 1:
-                    direct = reps.backends["s1"].port
-                    rows["direct"][0].append(redis_benchmark(direct, n))
-                    rows["direct"][1].append(wrk(direct, "/v1/factorial?x=20", seconds))
-    return [(k, statistics.median(v[0]), statistics.median(v[1]), v[0], v[1]) for k, v in rows.items()]
+                    run(rows["direct"], reps.backends["s1"].port, servers, [])
+    med = lambda v: statistics.median(v) if v else float("nan")  # noqa: E731
+    return [(k, med(v["resp"]), med(v["http"]), v["resp"], v["http"], med(v["server_us"]), med(v["haproxy_us"]))
+            for k, v in rows.items()]
 
 
 DIGITS = (16, 100, 1000, 10000)
@@ -556,11 +573,14 @@ def main() -> None:
     print(f"{platform.node()}: {os.cpu_count()} cores, {version}; load average at start {os.getloadavg()[0]:.1f}\n")
     with tempfile.TemporaryDirectory(prefix="spouge-replicas-") as workdir:
         if "throughput" in only:
-            print("| servers behind haproxy | redis-benchmark -c 50 FACTORIAL 20 (req/s) | wrk -c 50 /v1/factorial?x=20 (req/s) |")
-            print("|---|---|---|")
-            for k, resp_rate, http_rate, r_all, h_all in throughput(workdir, args.quick):
+            print("| servers behind haproxy | redis-benchmark -c 50 FACTORIAL 20 (req/s) | wrk -c 50 /v1/factorial?x=20 (req/s) "
+                  "| servers' CPU per request | haproxy's CPU per request |")
+            print("|---|---|---|---|---|")
+            for k, resp_rate, http_rate, r_all, h_all, server_us, haproxy_us in throughput(workdir, args.quick):
                 label = "1, direct (no haproxy)" if k == "direct" else str(k)
-                print(f"| {label} | {resp_rate:,.0f} ({', '.join(f'{v:,.0f}' for v in r_all)}) | {http_rate:,.0f} ({', '.join(f'{v:,.0f}' for v in h_all)}) |")
+                print(f"| {label} | {resp_rate:,.0f} ({', '.join(f'{v:,.0f}' for v in r_all)}) | {http_rate:,.0f} "
+                      f"({', '.join(f'{v:,.0f}' for v in h_all)}) | {server_us:.1f} µs | "
+                      + ("-" if haproxy_us != haproxy_us else f"{haproxy_us:.1f} µs") + " |")
             print()
         if "digits" in only:
             print("| digits | req/s, one server (--jobs 1) | server CPU used (cores) | req/s per core (per CPU-second) | errors |")
