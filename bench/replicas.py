@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import re
@@ -132,7 +133,7 @@ class Replicas:
             for name in SERVERS[: self.active]:
                 self.backends[name].start()
             binary = haproxy_binary()
-            check = subprocess.run([binary, "-c", "-q", "-f", CFG], env=self.env(), capture_output=True, text=True)
+            check = subprocess.run([binary, "-c", "-q", "-f", CFG], env=self.env(), capture_output=True, text=True, check=False)
             if check.returncode:
                 raise RuntimeError(f"haproxy -c rejected {CFG}: {check.stdout}{check.stderr}")
             self.haproxy_log = open(os.path.join(self.workdir, "haproxy.log"), "wb")
@@ -446,7 +447,7 @@ def drill(replicas: Replicas, victim: str, sig: int, settle: int = 2000, retries
 def redis_benchmark(port: int, seconds_hint: int, clients: int = 50, x: int = 20) -> float:
     n = seconds_hint
     out = subprocess.run(["redis-benchmark", "-p", str(port), "-c", str(clients), "-n", str(n), "-q", "FACTORIAL", str(x)],
-                         capture_output=True, text=True, timeout=600).stdout
+                         capture_output=True, text=True, check=False, timeout=600).stdout
     m = re.search(r"([\d.]+) requests per second", out.replace("\r", "\n").splitlines()[-1] if out else "")
     if not m:
         m = re.findall(r"([\d.]+) requests per second", out)
@@ -457,7 +458,7 @@ def redis_benchmark(port: int, seconds_hint: int, clients: int = 50, x: int = 20
 def wrk(port: int, path: str, seconds: int, connections: int = 50) -> tuple[float, int]:
     """(requests/s, requests) of wrk -t2 on one path."""
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", f"http://127.0.0.1:{port}{path}"],
-                         capture_output=True, text=True, timeout=seconds + 60).stdout
+                         capture_output=True, text=True, check=False, timeout=seconds + 60).stdout
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     total = re.search(r"(\d+) requests in", out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", out)
@@ -546,7 +547,7 @@ def per_digits(workdir: str, quick: bool) -> list[tuple]:
             pids = process_tree(reps.backends["s1"].proc.pid)
             cpu0 = cpu_seconds(pids)
             out = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "--timeout", "60s", "-s", script,
-                                  f"http://127.0.0.1:{reps.port}/"], capture_output=True, text=True, timeout=seconds + 300).stdout
+                                  f"http://127.0.0.1:{reps.port}/"], capture_output=True, text=True, check=False, timeout=seconds + 300).stdout
             cpu = cpu_seconds(pids) - cpu0
             m = re.search(r"Requests/sec:\s+([\d.]+)", out)
             total = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
@@ -569,7 +570,7 @@ def main() -> None:
     only = set(args.only.split(","))
     if not haproxy_binary():
         sys.exit("replicas: haproxy is not installed (apt-get install -y haproxy)")
-    version = subprocess.run([haproxy_binary(), "-v"], capture_output=True, text=True).stdout.splitlines()[0]
+    version = subprocess.run([haproxy_binary(), "-v"], capture_output=True, text=True, check=False).stdout.splitlines()[0]
     print(f"{platform.node()}: {os.cpu_count()} cores, {version}; load average at start {os.getloadavg()[0]:.1f}\n")
     with tempfile.TemporaryDirectory(prefix="spouge-replicas-") as workdir:
         if "throughput" in only:
@@ -580,7 +581,7 @@ def main() -> None:
                 label = "1, direct (no haproxy)" if k == "direct" else str(k)
                 print(f"| {label} | {resp_rate:,.0f} ({', '.join(f'{v:,.0f}' for v in r_all)}) | {http_rate:,.0f} "
                       f"({', '.join(f'{v:,.0f}' for v in h_all)}) | {server_us:.1f} µs | "
-                      + ("-" if haproxy_us != haproxy_us else f"{haproxy_us:.1f} µs") + " |")
+                      + ("-" if math.isnan(haproxy_us) else f"{haproxy_us:.1f} µs") + " |")
             print()
         if "digits" in only:
             print("| digits | req/s, one server (--jobs 1) | server CPU used (cores) | req/s per core (per CPU-second) | errors |")
