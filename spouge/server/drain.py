@@ -15,7 +15,10 @@ Theory of operation:
 - A connection (``ConnectionDrain``, a mixin of ``Connection``) measures
   what had arrived when the drain began (FIONREAD, plus TLS's decrypted
   bytes), reads only that (and the rest of a request in progress), answers
-  it with the usual backpressure, then closes.
+  it with the usual backpressure, then closes.  An idle connection is read
+  for ``DRAIN_IDLE_GRACE`` more: a request already on its way to it (behind
+  a load balancer, the usual case) is answered, and the connection closes
+  after that reply.
 - SIGHUP is logged and otherwise ignored: spouge has no configuration file to
   reload and logs to stderr, so there is nothing to reopen; it must not kill
   the server (its default action would).
@@ -42,6 +45,9 @@ if TYPE_CHECKING:
     from .output import OutputBuffer
 
 log = logging.getLogger("spouge.server")
+
+#: How long an idle connection is still read after a drain begins (a request in flight to it is answered).
+DRAIN_IDLE_GRACE = 0.5
 
 SHUTDOWN_MESSAGE = "server shutting down: the request could not be finished in time"
 
@@ -146,8 +152,18 @@ class ConnectionDrain:
             arrived += self.sock.pending()
         self.drain_budget = arrived
         if arrived == 0 and not self.paused and not self.yielding:
-            self._end_drain_input()
+            if not self.order and not self.reader.mid_request() and not self.input_done:
+                # Idle: a request may already be on its way (a load balancer chose this server just before
+                # it saw the drain).  Read a little longer; what comes in is answered, then the connection
+                # closes (budget 0: the first read ends the input, see Connection.process).
+                self.loop.call_later(DRAIN_IDLE_GRACE, self._end_idle_grace)
+            else:
+                self._end_drain_input()
         self._maybe_finish()
+
+    def _end_idle_grace(self) -> None:
+        if not self.closed and not self.input_done:
+            self._end_drain_input()
 
     def abort(self, message: str = SHUTDOWN_MESSAGE) -> None:
         """Drain deadline: every request received and not answered gets an error reply; send what we can; close.
