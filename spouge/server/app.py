@@ -148,9 +148,10 @@ class Server:
         return hmac.compare_digest(credentials.strip().encode("utf-8", "replace"), self.password)
 
     # --- computing ---------------------------------------------------------------
-    def compute(self, slot, function: str, x: str, digits: str | None, reply) -> None:
+    def compute(self, slot, function: str, x, digits: str | None, reply, rounding: str | None = None,
+                bits: str | None = None) -> None:
         """The one road from a request to a number: compute.Computer (caches, inline or pool, the watchdog)."""
-        self.computer.compute(slot, function, x, digits, reply)
+        self.computer.compute(slot, function, x, digits, reply, rounding, bits)
 
     def compute_method(self, slot, function: str, x: str, max_a: int, a: int, reply) -> None:
         """The method pictures' data: in the pool (up to ~0.3 s of work), or inline without one."""
