@@ -21,8 +21,9 @@ and its truncation bound: details of the method, not the value's error).
 For compatibility "a" and "truncation_bound" are also top-level (beta's "a"
 is its argument), and "error_bound" is the truncation bound's deprecated old
 name.  Or a ``ComputeError`` whose ``kind`` picks the
-reply: bad_request -> 400, unprocessable -> 422 (poles, digits out of range),
-timeout -> 504, overloaded -> 503, internal -> 500.
+reply: bad_request -> 400 / -ERR, unprocessable -> 422 / -ERR (digits or x
+out of range), domain -> 422 / -DOMAIN (a pole: the value is infinite),
+timeout -> 504 / -TIMEOUT, overloaded -> 503 / -BUSY, internal -> 500 / -ERR.
 
 Bounded inline time (issue 10):
 - Only work predicted (``numerics.estimate``, with this process's
@@ -118,7 +119,12 @@ _FALLBACK_SECONDS_PER_UNIT = 7.5e-9
 
 _DIGITS_RE = re.compile(r"[+-]?[0-9]{1,12}")  # ASCII only: str.isdigit() admits "３" and "²"
 
-HTTP_STATUS = {"bad_request": 400, "unprocessable": 422, "timeout": 504, "overloaded": 503, "internal": 500}
+HTTP_STATUS = {"bad_request": 400, "unprocessable": 422, "domain": 422, "timeout": 504, "overloaded": 503, "internal": 500}
+
+#: The RESP error code of each kind (Redis's habit: an upper-case word, then the message).  redis-py
+#: raises ResponseError for all of them; clients tell them apart by the code.
+RESP_CODES = {"bad_request": "ERR", "unprocessable": "ERR", "domain": "DOMAIN", "timeout": "TIMEOUT",
+              "overloaded": "BUSY", "internal": "ERR"}
 
 
 class ComputeError(Exception):
@@ -262,7 +268,7 @@ def predict(function: str, x, value, digits: int, rounding: str = "nearest", bit
         e = estimate(function, value if isinstance(value, Fraction) else x, digits, **options)
         seconds, warm, cold, worst = float(e.seconds), float(e.warm_seconds), float(e.cold_seconds), float(e.worst_seconds)
     except numerics.PoleError as exc:
-        raise ComputeError("unprocessable", str(exc)) from None
+        raise ComputeError("domain", str(exc)) from None
     except (TypeError, ValueError, ArithmeticError, AttributeError):
         return unknown  # uncertain: the pool's run() gives the definitive answer
     except Exception:  # a bug in the model must not cost the request; the pool is always safe
@@ -292,7 +298,7 @@ def run(job_function: str, x, digits: int, rounding: str = "nearest", bits: int 
         result = FUNCTIONS[job_function](*args, **keywords)
         sign = numerics.gamma_sign(args[0]) if job_function == "lgamma" else None
     except numerics.PoleError as exc:
-        raise ComputeError("unprocessable", str(exc)) from None
+        raise ComputeError("domain", str(exc)) from None
     except _UNDECIDED as exc:  # the rounding loop reached its ceiling: ours to fix, not the client's
         raise ComputeError("internal", str(exc)) from None
     except (TypeError, ValueError) as exc:

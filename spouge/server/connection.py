@@ -79,6 +79,7 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
         self.id = next(_ids)
         self.name: bytes | None = None
         self.protocol = 2  # RESP version; HELLO 3 switches to RESP3
+        self.transaction = None  # inside MULTI: the queued commands (commands/transactions.py)
         self.authenticated = server.password is None
         self.tls = isinstance(sock, ssl.SSLSocket)
         self.handshaking = self.tls

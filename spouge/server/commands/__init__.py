@@ -7,14 +7,15 @@ bytes in the request's dialect -> conn.complete.
 Modules, one per family of commands:
 - ``table``: registration, COMMAND's metadata (``SPECS``), status labels, RESP dispatch;
 - ``functions``: GAMMA, FACTORIAL, LGAMMA, RGAMMA, LOGGAMMA, BETA, BINOMIAL, RISING, FALLING;
-- ``admin``: PING, ECHO, INFO, QUIT, COMMAND, AUTH, HELLO, CLIENT;
+- ``admin``: PING, ECHO, INFO, QUIT, COMMAND, CONFIG, AUTH, HELLO, CLIENT;
+- ``transactions``: MULTI, EXEC, DISCARD, WATCH, UNWATCH;
 - ``http``: the HTTP routes.
 Importing this package registers every command.
 """
 
 from __future__ import annotations
 
-from . import admin, functions  # noqa: F401 - registers the commands
+from . import admin, functions, transactions  # noqa: F401 - registers the commands
 from .http import (
     OTHER_ROUTES,
     PAGE_PATH,

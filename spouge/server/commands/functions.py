@@ -11,13 +11,15 @@ BITS n (binary, instead of digits), ROUNDING nearest|down|up|zero|away|enclosure
 and for LGAMMA, WITHSIGN.  Replies: the value as a bulk string; ROUNDING
 enclosure gives an array [lower, upper]; WITHSIGN appends the sign of Γ(x)
 as an integer ([value, sign] or [lower, upper, sign]).  Every bad input is
-one -ERR line (compute.prepare's messages).
+one error line (compute.prepare's messages) with a code by kind
+(``compute.RESP_CODES``): -ERR for bad or out-of-range input, -DOMAIN at a
+pole, -TIMEOUT past --compute-timeout, -BUSY when the pool is overloaded.
 """
 
 from __future__ import annotations
 
 from ...protocol import resp
-from ..compute import ARGUMENTS, ComputeError
+from ..compute import ARGUMENTS, RESP_CODES, ComputeError
 from .table import redis_command, text
 
 #: name -> (summary, whether the arguments may be complex)
@@ -90,7 +92,7 @@ def parse_options(name: str, rest: list[bytes]) -> tuple[str | None, str | None,
 def resp_outcome(outcome, withsign: bool = False) -> tuple[bytes, str]:
     """An outcome (or ComputeError) as a RESP reply and its status label."""
     if isinstance(outcome, ComputeError):
-        return resp.error(f"ERR {outcome.message}"), "error"
+        return resp.error(f"{RESP_CODES.get(outcome.kind, 'ERR')} {outcome.message}"), "error"
     if "lower" in outcome:
         items = [resp.bulk(outcome["lower"]), resp.bulk(outcome["upper"])]
     else:

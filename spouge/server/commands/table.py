@@ -70,9 +70,15 @@ def text(arg: bytes, what: str) -> str:
 NO_AUTH_COMMANDS = frozenset({"AUTH", "HELLO", "QUIT"})
 
 
+#: transactions.queue, set when that module loads (it imports this one): inside MULTI, queue instead of run.
+queue_hook: Callable | None = None
+
+
 def handle_redis(server, conn, slot, command: Command) -> None:
     if not conn.authenticated and command.name not in NO_AUTH_COMMANDS and server.password is not None:
         conn.complete(slot, resp.error("NOAUTH Authentication required."), "noauth")
+        return
+    if conn.transaction is not None and queue_hook(server, conn, slot, command.name, command.args):
         return
     entry = REDIS_COMMANDS.get(command.name)
     if entry is None:
