@@ -93,3 +93,24 @@ def test_a_never_reading_pipeline_of_known_frames_is_still_bounded():
         info = redis.Redis(port=server.port, socket_timeout=10).info()
         assert info["connected_clients"] <= 2  # the flooder was cut at its output limit (or held back)
         s.close()
+
+
+def test_multi_and_hello_earlier_in_the_same_read_change_what_a_known_frame_gets():
+    with spouge_server("--jobs", "0") as server:
+        _warm(server)
+        s = server.connect()
+        s.sendall(F20 + resp_command("MULTI") + F20 * 2 + resp_command("EXEC") + F20)
+        want = (F20_REPLY + b"+OK\r\n" + b"+QUEUED\r\n" * 2 + b"*2\r\n" + F20_REPLY * 2 + F20_REPLY)
+        assert read_reply(s, 10, expect=len(want)) == want
+        s.close()
+        r3 = redis.Redis(port=server.port, protocol=3, socket_timeout=10)
+        r3.execute_command("LGAMMA", "0.5", "WITHSIGN")
+        r3.execute_command("LGAMMA", "0.5", "WITHSIGN")  # known in the RESP3 table now
+        frame = resp_command("LGAMMA", "0.5", "WITHSIGN")
+        s = server.connect()
+        s.sendall(frame + resp_command("HELLO", "3") + frame)
+        reply = read_reply(s, 10)
+        first, rest = reply.split(b"\r\n", 1)
+        assert first == b"*2"  # RESP2 array for the first
+        assert rest.rstrip().endswith(b":1") and b"%" in rest  # then HELLO's map and RESP3 replies
+        s.close()

@@ -154,7 +154,6 @@ def test_a_server_at_max_clients_fails_the_http_check_and_comes_back(workdir):
         reps.wait_status("s3", "UP", timeout=10)
 
 
-@pytest.mark.xfail(strict=True, reason="server change needed (reported to the lead): /health must answer 503 while the compute queue is full")
 def test_a_server_whose_compute_queue_is_full_fails_the_http_check(workdir):
     args = ("--jobs", "1", "--max-queue", "1", "--inline-budget", "0", "--cache-size", "0")
     with replicas.Replicas(workdir, server_args=args) as reps:

@@ -53,7 +53,7 @@ def test_clients_that_leave_free_the_queue_and_the_worker():
         assert _info(server.port)["pool_queue"] == 2 and _queue_gauge(server.port) == 2
         with server.connect() as s:  # the queue is full
             s.sendall(resp_command("GAMMA", "0.9", HEAVY))
-            assert read_reply(s, 10).startswith(b"-ERR server overloaded")
+            assert read_reply(s, 10).startswith(b"-BUSY server overloaded")
         for s in socks:
             _abort(s)
         time.sleep(0.5)

@@ -98,12 +98,12 @@ def test_overloaded_pool_and_http_timeout():
             s.sendall(resp_command("GAMMA", f"0.{i + 3}", 50000))
             socks.append(s)
             time.sleep(0.2)
-        assert read_reply(socks[2], 10).startswith(b"-ERR server overloaded: compute queue is full")
+        assert read_reply(socks[2], 10).startswith(b"-BUSY server overloaded: compute queue is full")
         c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
         c.request("GET", "/v1/gamma?x=0.9&digits=50000")
         r = c.getresponse()
         assert r.status == 503 and "overloaded" in json.loads(r.read())["error"]
-        assert read_reply(socks[0], 10).startswith(b"-ERR computation took longer than 1 s")
+        assert read_reply(socks[0], 10).startswith(b"-TIMEOUT computation took longer than 1 s")
         for s in socks:
             s.close()
         time.sleep(1.5)  # the queued job times out too

@@ -1,6 +1,8 @@
 """The public cost model: the precision and the time of a call, before making it.
 
-Owns: ``estimate(function, x, digits)``.  It parses x and plans the passes
+Owns: ``estimate(function, x, digits, rounding=, bits=)`` for every function
+of the library: gamma, factorial, lgamma, rgamma, loggamma (one argument x)
+and beta, binomial, rising, falling (x is the pair of arguments).  It parses x and plans the passes
 exactly as the call would (``precision.plan``), then prices each pass from
 tables measured on the engine itself (``bench/calibrate_cost.py`` prints
 them; re-run it on a new kind of machine).  Pure arithmetic on small
@@ -20,6 +22,15 @@ a rounding boundary (``precision.on_rounding_boundary``): then the second
 pass, straight at ``likely_bits`` (about target + the input's bits), counts too;
 ``worst_seconds`` adds every pass the Ziv loop may take on the way to the
 ceiling, doubling the bits each time, each with a cold table.
+
+The family (``family.py``) is priced from its Γ evaluations: a value computed
+in log space, V = ±exp(sum c_i ln|Γ(x_i)|), costs one lgamma-like pass per
+term at the family's working precision (plus the bits for the largest
+|ln Γ(x_i)|); an exact rational value (integer arguments of binomial/beta,
+rising/falling with an integer n) costs its product and its exact rounding,
+which grow about quadratically in the product's size (``EXACT_TABLE``, up to
+``family.EXACT_MAX_BITS``: seconds at the top).  Directed modes and bits=
+skip the C first pass (``DIRECTED_FACTOR``); "enclosure" is two calls.
 """
 
 from __future__ import annotations
@@ -27,11 +38,13 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 
 from . import coefficients, corebridge, engine
 from .arguments import check_digits, parse_number, parse_real
-from .precision import next_bits, plan
+from .precision import magnitude_bits, next_bits, plan
+from .rounding import MODES
 
 #: (R bits, cold table, warm short real z, warm long z, warm complex z) in seconds,
 #: from ``python3 bench/calibrate_cost.py`` on the 2-core CI machine (2026-11-30).
@@ -59,6 +72,20 @@ CALL_OVERHEAD = 1.5e-05
 POLE_SECONDS = 5e-06
 
 _COLUMNS = {"cold": 1, "short": 2, "long": 3, "complex": 4}
+
+#: (bits of the exact product, seconds) for the family's exact road: the product by binary
+#: splitting, then Fraction arithmetic and the exact rounding (its gcds are quadratic in
+#: CPython).  Measured on binomial(10^d, 300), rising(0.3, m) and beta(3.5, m) on the 2-core
+#: machine (2026-11-30), the slowest of the three at each size, rounded up.
+EXACT_TABLE = ((1000, 1e-4), (20_000, 1e-3), (100_000, 1.6e-2), (300_000, 1.3e-1), (1_000_000, 2.8), (2_000_000, 7.0))
+
+#: Directed modes and bits= take the Python pass, not the C first pass (x1.5 measured at 16-1000 digits, rounded up).
+DIRECTED_FACTOR = 2.0
+
+#: Functions of one argument and of two (x is then a pair).
+ONE_ARGUMENT = ("gamma", "factorial", "lgamma", "rgamma", "loggamma")
+TWO_ARGUMENTS = ("beta", "binomial", "rising", "falling")
+FUNCTIONS = ONE_ARGUMENT + TWO_ARGUMENTS
 
 
 def _interpolate(table, column: int, x: float) -> float:
@@ -127,17 +154,56 @@ def _size_seconds(x, parts) -> float:
     return seconds + 2e-4 * (size / 33000) ** 1.6
 
 
-def estimate(function: str, x, digits: int = 16) -> Estimate:
-    """Predict the working precision and the time of ``function(x, digits=digits)``.
+def estimate(function: str, x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None) -> Estimate:
+    """Predict the working precision and the time of ``function(x, digits=digits, rounding=, bits=)``.
 
-    function: "gamma", "factorial" or "lgamma".  Raises what the call would
-    raise for bad arguments (ValueError, PoleError, TypeError); a pole is
-    cheap to refuse, so it is priced as one overhead rather than raised.
+    function: one of ``FUNCTIONS``; for beta, binomial, rising and falling x
+    is the pair of arguments.  Raises what the call would raise for bad
+    arguments (ValueError, TypeError); a pole is cheap to refuse, and an
+    exact zero cheap to return, so both are priced as one overhead.
     """
-    if function not in ("gamma", "factorial", "lgamma"):
-        raise ValueError(f"function must be gamma, factorial or lgamma, not {function!r}")
+    if function not in FUNCTIONS:
+        raise ValueError(f"function must be one of {', '.join(FUNCTIONS)}, not {function!r}")
+    if rounding == "enclosure":  # two calls, rounded down and up
+        one = estimate(function, x, digits, rounding="down", bits=bits)
+        return Estimate(one.function, one.digits, one.bits, one.a, one.max_bits, one.likely_bits,
+                        *(2 * getattr(one, f) for f in ("seconds", "warm_seconds", "cold_seconds", "worst_seconds")))
+    if rounding not in MODES:
+        raise ValueError(f"rounding must be one of {', '.join(MODES)} or enclosure, not {rounding!r}")
+    if bits is not None:
+        if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= 332_193:
+            raise ValueError(f"bits must be an int from 1 to 332193, not {bits!r}")
+        digits = max(1, math.ceil(bits * math.log10(2)) + 1)  # the plan counts decimal digits
     digits = check_digits(digits)
-    value = parse_real(x) if function == "lgamma" else parse_number(x)
+    if function in TWO_ARGUMENTS or function == "rgamma":
+        return _estimate_family(function, x, digits)
+    factor = 1.0 if rounding == "nearest" and bits is None else DIRECTED_FACTOR
+    if function == "loggamma":
+        value = parse_number(x)
+        re, im = value if isinstance(value, tuple) else (value, Fraction(0))
+        if im == 0 and re > 0:  # lgamma's road
+            return _estimate_gamma("lgamma", x, digits, 3 * factor, re)  # measured ~3x lgamma's bare pass
+        if im == 0 and re.denominator == 1:  # a pole: refused at once
+            return _estimate_gamma("gamma", x, digits, 1.0, re)
+        # the complex road (the cut too): one complex pass 8 bits up, and the reflection's sine for Re z < 0
+        return _estimate_gamma("gamma", x, digits, 1.5 if re >= 0 else 6.0, (re, im if im else Fraction(1, 10**9)))
+    return _estimate_gamma(function, x, digits, factor)
+
+
+def _scaled(e: Estimate, factor: float) -> Estimate:
+    if factor == 1.0:
+        return e
+    return Estimate(e.function, e.digits, e.bits, e.a, e.max_bits, e.likely_bits, e.seconds * factor,
+                    e.warm_seconds * factor, e.cold_seconds * factor, e.worst_seconds * factor)
+
+
+def _estimate_gamma(function: str, x, digits: int, scale: float = 1.0, value=None) -> Estimate:
+    """gamma, factorial, lgamma (and loggamma, priced as these): the passes of functions.py.
+
+    value: x already parsed (loggamma); scale multiplies every time (the Python pass, loggamma's extra work).
+    """
+    if value is None:
+        value = parse_real(x) if function == "lgamma" else parse_number(x)
     parts = value if isinstance(value, tuple) else (value,)
     if function == "factorial":
         parts = (parts[0] + 1,) + tuple(parts[1:])
@@ -170,7 +236,125 @@ def estimate(function: str, x, digits: int = 16) -> Estimate:
             break
         worst += _pass_seconds(kind, bits, p.extra, factor)[1]
     a, _ = engine._plan(p.bits)
-    return Estimate(
+    return _scaled(Estimate(
         function, digits, p.bits + p.extra, a, p.max_bits + p.extra, p.likely_bits + p.extra,
         fixed + now, fixed + warm, fixed + cold, fixed + max(worst, now),
-    )
+    ), scale)
+
+
+def _exact_size(x: Fraction, n: int) -> int:
+    """family._rising_exact_size: the bits of the exact product x (x+1) ... (x+n-1)."""
+    size = max(abs(x.numerator).bit_length(), x.denominator.bit_length()) + abs(n).bit_length() + 1
+    return abs(n) * size
+
+
+def _exact_estimate(function: str, digits: int, size: int, fixed: float) -> Estimate:
+    seconds = fixed + (_interpolate(EXACT_TABLE, 1, size) if size > 0 else 0.0)
+    return Estimate(function, digits, 0, 0, 0, 0, seconds, seconds, seconds, seconds)
+
+
+def _is_pole(x: Fraction) -> bool:
+    return x.denominator == 1 and x <= 0
+
+
+def _estimate_family(function: str, x, digits: int) -> Estimate:
+    """rgamma, beta, binomial, rising, falling: the road family.py takes, priced.
+
+    Exact roads by the size of their product; log-space roads as one
+    lgamma-like pass per Γ term at the family's precision (``family._log_space``);
+    zeros and poles as one overhead.
+    """
+    from .family import EXACT_MAX_BITS
+
+    if function == "rgamma":
+        texts = (x,)
+        values = (parse_real(x),)
+    else:
+        if not isinstance(x, (tuple, list)) or len(x) != 2:
+            raise TypeError(f"{function} takes two arguments: pass x as a pair")
+        texts = tuple(x)
+        values = (parse_real(x[0], "a"), parse_real(x[1], "b"))
+    fixed = CALL_OVERHEAD + sum(_size_seconds(t, (v,)) for t, v in zip(texts, values))
+    cheap = _exact_estimate(function, digits, 0, fixed + POLE_SECONDS)
+    terms = None
+    if function == "rgamma":
+        (v,) = values
+        if _is_pole(v):
+            return cheap
+        if v.denominator == 1 and v <= 3000:
+            return _exact_estimate(function, digits, 12 * int(v), fixed)
+        terms = [v]
+    elif function == "beta":
+        va, vb = values
+        for other, m in ((va, vb), (vb, va)):
+            if m.denominator == 1 and m >= 1:
+                size = _exact_size(other, int(m))
+                if size <= EXACT_MAX_BITS:
+                    return _exact_estimate(function, digits, size, fixed)
+        if _is_pole(va) or _is_pole(vb) or _is_pole(va + vb):
+            return cheap
+        terms = [va, vb, va + vb]
+    elif function == "binomial":
+        vn, vk = values
+        if vk.denominator == 1:
+            k = int(vk)
+            if k < 0:
+                if vn.denominator == 1 and vn < 0 and k <= vn:  # mirrored to a positive binomial
+                    return _estimate_family("binomial", (-k - 1, -int(vn) - 1), digits)
+                return cheap
+            if vn.denominator == 1 and vn >= 0:
+                if k > vn:
+                    return cheap
+                k = min(k, int(vn) - k)
+            size = _exact_size(vn, k)
+            if size <= EXACT_MAX_BITS:
+                return _exact_estimate(function, digits, size, fixed)
+            if vn.denominator == 1 and vn < 0:
+                return _estimate_family("binomial", (-vn + k - 1, k), digits)
+        if _is_pole(vn + 1) or _is_pole(vk + 1) or _is_pole(vn - vk + 1):
+            return cheap
+        terms = [vn + 1, vk + 1, vn - vk + 1]
+    else:  # rising, falling
+        vx, vn = values
+        if function == "falling":
+            vx = vx - vn + 1
+        if vn.denominator == 1:
+            n = int(vn)
+            if n >= 0 and _exact_size(vx, n) <= EXACT_MAX_BITS:
+                return _exact_estimate(function, digits, _exact_size(vx, n), fixed)
+            if n < 0 and _exact_size(vx + n, -n) <= EXACT_MAX_BITS:
+                return _exact_estimate(function, digits, _exact_size(vx + n, -n), fixed)
+        if _is_pole(vx) or _is_pole(vx + vn):
+            return cheap
+        terms = [vx + vn, vx]
+    return _log_space_estimate(function, digits, terms, fixed)
+
+
+def _log_space_estimate(function: str, digits: int, terms: list[Fraction], fixed: float) -> Estimate:
+    """family._log_space: passes at `bits` over every term until the ball decides (the ceiling: worst)."""
+    p = plan("gamma", tuple(terms[:1]), digits)
+    extra = max(magnitude_bits(t) for t in terms) + 2
+    bits = p.bits + 2 * len(terms).bit_length()
+    size = max(max(abs(t.numerator).bit_length(), t.denominator.bit_length()) for t in terms)
+    ceiling = max(p.max_bits, 2 * bits + 2 * size + 256)
+
+    def one_pass(at: int) -> tuple[float, float]:
+        warm = cold = 0.0
+        for t in terms:
+            # factor: the Python pass (no C first pass), x < 0 (sine, reflection), the rounding from the log
+            factor = DIRECTED_FACTOR * 1.3 * (1.25 if t < 0 else 1.0) * 1.15
+            w, c = _pass_seconds(_kind((t,)), at, extra, factor)
+            warm, cold = warm + w, cold + (c if not _cached(at) else w)
+        return warm, cold
+
+    warm, cold = one_pass(bits)
+    now = warm if _cached(bits) else cold
+    worst, at = cold, bits
+    while True:
+        at = next_bits(at, None, ceiling)
+        if at is None:
+            break
+        worst += one_pass(at)[1]
+    a, _ = engine._plan(bits)
+    return Estimate(function, digits, bits + extra, a, ceiling + extra, bits + extra,
+                    fixed + now, fixed + warm, fixed + cold, fixed + max(worst, now))

@@ -150,9 +150,10 @@ class Server:
         return hmac.compare_digest(credentials.strip().encode("utf-8", "replace"), self.password)
 
     # --- computing ---------------------------------------------------------------
-    def compute(self, slot, function: str, x: str, digits: str | None, reply) -> None:
+    def compute(self, slot, function: str, x, digits: str | None, reply, rounding: str | None = None,
+                bits: str | None = None) -> None:
         """The one road from a request to a number: compute.Computer (caches, inline or pool, the watchdog)."""
-        self.computer.compute(slot, function, x, digits, reply)
+        self.computer.compute(slot, function, x, digits, reply, rounding, bits)
 
     def compute_method(self, slot, function: str, x: str, max_a: int, a: int, reply) -> None:
         """The method pictures' data: in the pool (up to ~0.3 s of work), or inline without one."""
@@ -180,25 +181,11 @@ class Server:
     def metrics_text(self) -> str:
         return self.metrics.render(self._gauges())
 
-    def info_text(self) -> str:
-        g = self._gauges()
-        pool = self.pool
-        lines = [
-            "# Server", f"spouge_version:{__import__('spouge').__version__}", f"process_id:{os.getpid()}",
-            f"tcp_port:{self.address[1]}", f"uptime_in_seconds:{int(self.uptime())}", "",
-            "# Clients", f"connected_clients:{len(self.connections)}", f"maxclients:{self.config.max_clients}",
-            f"rejected_connections:{self.metrics.rejected_connections}", "",
-            "# Stats", f"total_connections_received:{self.metrics.connections_total}",
-            f"total_commands_processed:{self.metrics.total_requests}", f"protocol_errors:{self.metrics.protocol_errors}", "",
-            "# Cache", f"cache_entries:{len(self.cache)}", f"cache_size:{self.config.cache_size}",
-            f"cache_hits:{self.cache.hits}", f"cache_misses:{self.cache.misses}",
-            f"frame_cache_hits:{self.fast.hits}", f"frame_cache_bytes:{self.fast.bytes}", "",
-            "# Pool", f"pool_workers:{g['spouge_pool_workers'][1]}", f"pool_busy:{g['spouge_pool_busy_workers'][1]}",
-            f"pool_queue:{g['spouge_pool_queue_length'][1]}",
-            f"pool_completed:{pool.stats['completed'] if pool else 0}", f"pool_timeouts:{pool.stats['timeouts'] if pool else 0}",
-            f"pool_crashes:{pool.stats['crashes'] if pool else 0}",
-        ]
-        return "\r\n".join(lines) + "\r\n"
+    def info_text(self, sections: list[str] | None = None) -> str:
+        """INFO's text (commands.admin.info_text: Redis's sections and fields, and spouge's own)."""
+        from .commands.admin import info_text
+
+        return info_text(self, sections)
 
     # --- running and stopping --------------------------------------------------------
     def install_signal_handlers(self) -> None:

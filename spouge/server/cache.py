@@ -100,7 +100,7 @@ class LRUCache:
         self.hits = 0
         self.misses = 0
         self.bytes = 0
-        self._counters = counters if counters is not None else self  # an empty cache is falsy (__len__)
+        self._counters = counters if counters is not None else self  # not `or`: an empty cache is falsy
         self._count_misses = counters is None
         self.budget: CacheBudget
         if counters is not None:

@@ -5,10 +5,25 @@ Owns: validating arguments once, the cache keys, the cost prediction, and
 Server.compute_method call it): cache -> shared in-flight job -> inline on
 the loop (watched) or the process pool -> reply.
 
-An outcome is a dict: {"function", "x", "digits", "value", "a", "error_bound"}
-(the library's as_dict()), or a ``ComputeError`` whose ``kind`` picks the
-reply: bad_request -> 400, unprocessable -> 422 (poles, digits out of range),
-timeout -> 504, overloaded -> 503, internal -> 500; over RESP all are -ERR.
+A call is (function, arguments, digits or bits, rounding): every function of
+the library (``FUNCTIONS``; beta, binomial, rising and falling take two
+arguments, the others one, ``ARGUMENTS`` names them), ``digits`` decimal
+digits or ``bits`` binary ones (not both), and a rounding mode of
+``numerics.MODES`` or "enclosure".  Every cache key holds all of them.
+
+An outcome is a dict (``outcome``): the function, its arguments by name as
+the request spelled them, "digits" or "bits", "rounding", "value" (or
+"lower" and "upper" for an enclosure), "exact", "error" (what the value's
+own error is: half a unit in the last place in "nearest", less than one in
+a directed mode, none when exact; "ulp" and "max_error" as numbers), lgamma's
+"sign" of Γ(x), and "method": {"a", "truncation_bound"} (Spouge's parameter
+and its truncation bound: details of the method, not the value's error).
+For compatibility "a" and "truncation_bound" are also top-level (beta's "a"
+is its argument), and "error_bound" is the truncation bound's deprecated old
+name.  Or a ``ComputeError`` whose ``kind`` picks the
+reply: bad_request -> 400 / -ERR, unprocessable -> 422 / -ERR (digits or x
+out of range), domain -> 422 / -DOMAIN (a pole: the value is infinite),
+timeout -> 504 / -TIMEOUT, overloaded -> 503 / -BUSY, internal -> 500 / -ERR.
 
 Bounded inline time (issue 10):
 - Only work predicted (``numerics.estimate``, with this process's
@@ -46,12 +61,32 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .. import numerics
+from ..numerics.result import int_text
 from .cache import LRUCache  # noqa: F401 - app.py imports it from here
 from .pool import Overloaded
 
 log = logging.getLogger("spouge.compute")
 
-FUNCTIONS = {"factorial": numerics.factorial, "gamma": numerics.gamma, "lgamma": numerics.lgamma}
+FUNCTIONS = {
+    "factorial": numerics.factorial, "gamma": numerics.gamma, "lgamma": numerics.lgamma, "rgamma": numerics.rgamma,
+    "loggamma": numerics.loggamma, "beta": numerics.beta, "binomial": numerics.binomial, "rising": numerics.rising,
+    "falling": numerics.falling,
+}
+
+#: Each function's arguments, by name (the HTTP parameters, the JSON keys).
+ARGUMENTS = {
+    "factorial": ("x",), "gamma": ("x",), "lgamma": ("x",), "rgamma": ("x",), "loggamma": ("x",),
+    "beta": ("a", "b"), "binomial": ("n", "k"), "rising": ("x", "n"), "falling": ("x", "n"),
+}
+
+#: Functions that take a complex argument (their complex results have a relative accuracy, so nearest decimal only).
+COMPLEX = frozenset({"factorial", "gamma", "loggamma"})
+
+#: Functions whose results are complex or real on one road: no rounding modes or bits= at all.
+DIGITS_ONLY = frozenset({"loggamma"})
+
+ROUNDINGS = tuple(numerics.MODES) + ("enclosure",)
+MAX_BITS = getattr(numerics, "MAX_BITS", 332_193)
 _UNDECIDED = (getattr(numerics, "UndecidedError", ArithmeticError), ArithmeticError)  # older numerics: ArithmeticError
 
 #: The default inline budget in seconds (Config.inline_budget); kept under its
@@ -84,7 +119,12 @@ _FALLBACK_SECONDS_PER_UNIT = 7.5e-9
 
 _DIGITS_RE = re.compile(r"[+-]?[0-9]{1,12}")  # ASCII only: str.isdigit() admits "３" and "²"
 
-HTTP_STATUS = {"bad_request": 400, "unprocessable": 422, "timeout": 504, "overloaded": 503, "internal": 500}
+HTTP_STATUS = {"bad_request": 400, "unprocessable": 422, "domain": 422, "timeout": 504, "overloaded": 503, "internal": 500}
+
+#: The RESP error code of each kind (Redis's habit: an upper-case word, then the message).  redis-py
+#: raises ResponseError for all of them; clients tell them apart by the code.
+RESP_CODES = {"bad_request": "ERR", "unprocessable": "ERR", "domain": "DOMAIN", "timeout": "TIMEOUT",
+              "overloaded": "BUSY", "internal": "ERR"}
 
 
 class ComputeError(Exception):
@@ -104,13 +144,22 @@ class ComputeError(Exception):
 @dataclass(frozen=True, slots=True)
 class Job:
     function: str
-    x: str
-    digits: int
+    x: str | tuple  # the argument as spelled (stripped); a tuple of them for two-argument functions
+    digits: int  # decimal digits, or the bits when ``bits`` is set
     key: tuple
     seconds: float  # predicted wall time of the call now, first pass (inf: unknown)
     worst_seconds: float  # ... now, if the rounding loop escalates all the way (inf: unknown)
     warm_seconds: float = math.inf  # ... with the coefficient table already built here
     warm_worst_seconds: float = math.inf
+    rounding: str = "nearest"
+    bits: int | None = None
+
+    @property
+    def pool_args(self) -> tuple:
+        """What ``execute`` takes in a worker (the short form for the default options)."""
+        if self.rounding == "nearest" and self.bits is None:
+            return (self.function, self.x, self.digits)
+        return (self.function, self.x, self.digits, self.rounding, self.bits)
 
     @property
     def cost(self) -> float:
@@ -126,29 +175,75 @@ class Job:
         return self.warm_seconds <= budget and self.warm_worst_seconds <= worst_limit
 
 
-def prepare(function: str, x: str, digits_text: str | None, max_digits: int) -> Job:
-    """Check the arguments (cheaply) and build a Job; raise ComputeError for bad input."""
-    if digits_text is None or digits_text == "":
-        digits = 16
+def _count(text: str, what: str) -> int:
+    text = text.strip()
+    if not _DIGITS_RE.fullmatch(text):
+        raise ComputeError("bad_request", f"{what} must be an integer, not {text[:40]!r}")
+    return int(text)
+
+
+def parse_rounding(text: str | None) -> str:
+    """A rounding mode's name (case-insensitive) or ComputeError; None or "" is "nearest"."""
+    if text is None or text == "":
+        return "nearest"
+    mode = text.strip().lower()
+    if mode not in ROUNDINGS:
+        raise ComputeError("bad_request", f"rounding must be one of {', '.join(ROUNDINGS)}, not {text[:40]!r}")
+    return mode
+
+
+def prepare(function: str, x, digits_text: str | None, max_digits: int, rounding: str | None = None,
+            bits_text: str | None = None) -> Job:
+    """Check the arguments (cheaply) and build a Job; raise ComputeError for bad input.
+
+    x: the argument's text, or a tuple of them for a two-argument function.
+    digits_text and bits_text: at most one of them (None or "" when absent).
+    """
+    names = ARGUMENTS.get(function)
+    if names is None:
+        raise ComputeError("bad_request", f"unknown function {function[:40]!r}")
+    args = (x,) if isinstance(x, str) else tuple(x)
+    if len(args) != len(names):
+        raise ComputeError("bad_request", f"{function} takes {len(names)} argument{'s' * (len(names) > 1)} ({', '.join(names)})")
+    mode = parse_rounding(rounding)
+    has_digits, has_bits = digits_text not in (None, ""), bits_text not in (None, "")
+    if has_digits and has_bits:
+        raise ComputeError("bad_request", "give digits or bits, not both")
+    bits = None
+    if has_bits:
+        bits = _count(bits_text, "bits")
+        top = min(MAX_BITS, math.floor(max_digits * math.log2(10)))
+        if not 1 <= bits <= top:
+            raise ComputeError("unprocessable", f"bits must be between 1 and {top} on this server, not {bits}")
+        digits = bits
     else:
-        text = digits_text.strip()
-        if not _DIGITS_RE.fullmatch(text):
-            raise ComputeError("bad_request", f"digits must be an integer, not {digits_text[:40]!r}")
-        digits = int(text)
-    if digits < 1:
-        raise ComputeError("unprocessable", f"digits must be at least 1, not {digits}")
-    if digits > max_digits:
-        raise ComputeError("unprocessable", f"digits must be at most {max_digits} on this server, not {digits}")
-    try:
-        value = numerics.parse_real(x) if function == "lgamma" else numerics.parse_number(x)
-    except (TypeError, ValueError) as exc:
-        kind = "unprocessable" if "out of range" in str(exc) else "bad_request"
-        raise ComputeError(kind, str(exc)) from None
-    x = x.strip()
-    return Job(function, x, digits, (function, value, digits), *predict(function, x, value, digits))
+        digits = _count(digits_text, "digits") if has_digits else 16
+        if digits < 1:
+            raise ComputeError("unprocessable", f"digits must be at least 1, not {digits}")
+        if digits > max_digits:
+            raise ComputeError("unprocessable", f"digits must be at most {max_digits} on this server, not {digits}")
+    if function in DIGITS_ONLY and (mode != "nearest" or bits is not None):
+        raise ComputeError("bad_request", f"{function} takes digits only (no rounding modes or bits: its complex results have a relative accuracy)")
+    values = []
+    for name, text in zip(names, args):
+        try:
+            value = numerics.parse_number(text) if function in COMPLEX else numerics.parse_real(text, name)
+        except (TypeError, ValueError) as exc:
+            kind = "unprocessable" if "out of range" in str(exc) else "bad_request"
+            message = str(exc) if len(names) == 1 or name in str(exc)[:12] else f"{name}: {exc}"
+            raise ComputeError(kind, message) from None
+        if isinstance(value, tuple) and (mode != "nearest" or bits is not None):
+            raise ComputeError("bad_request", "rounding modes and bits are for real arguments (complex results have a relative accuracy)")
+        values.append(value)
+    args = tuple(a.strip() for a in args)
+    spelled = args[0] if len(args) == 1 else args
+    value = values[0] if len(values) == 1 else tuple(values)
+    options = {} if mode == "nearest" and bits is None else {"rounding": mode, "bits": bits}
+    key = (function, value, digits) if not options else (function, value, digits, mode, bits)
+    return Job(function, spelled, digits, key, *predict(function, spelled, value, digits, **options), rounding=mode, bits=bits)
 
 
-def predict(function: str, x: str, value: Fraction | tuple, digits: int) -> tuple[float, float, float, float]:
+def predict(function: str, x, value, digits: int, rounding: str = "nearest", bits: int | None = None) -> tuple[float, float, float, float]:
     """Seconds of function(x, digits) in this process: (now, worst now, warm, worst warm); inf when unknown.
 
     From ``numerics.estimate``: "now" is ``seconds`` (the first pass, with the
@@ -156,20 +251,24 @@ def predict(function: str, x: str, value: Fraction | tuple, digits: int) -> tupl
     first pass's table priced as it is now rather than cold (worst -
     cold_seconds + seconds): a table this process holds is not rebuilt; the
     warm pair assumes the table is held.  The parsed value is passed for a
-    real x (already parsed here); a complex x is passed as its text.
+    real x (already parsed here); a complex x is passed as its text; the
+    two-argument functions' pair is passed as text (the model parses it).
     Anything the model cannot price - it raises, or returns NaN - is unknown,
     and unknown goes to the pool.
     """
     unknown = (math.inf,) * 4
     estimate = getattr(numerics, "estimate", None)
     if estimate is None:  # older numerics: the old cost model, a*limbs
+        if function in ARGUMENTS and len(ARGUMENTS[function]) > 1 or function not in ("gamma", "factorial", "lgamma"):
+            return unknown
         cost = _fallback_cost(value, digits) * _FALLBACK_SECONDS_PER_UNIT
         return cost, cost, cost, cost
+    options = {} if rounding == "nearest" and bits is None else {"rounding": rounding, "bits": bits}
     try:
-        e = estimate(function, value if isinstance(value, Fraction) else x, digits)
+        e = estimate(function, value if isinstance(value, Fraction) else x, digits, **options)
         seconds, warm, cold, worst = float(e.seconds), float(e.warm_seconds), float(e.cold_seconds), float(e.worst_seconds)
     except numerics.PoleError as exc:
-        raise ComputeError("unprocessable", str(exc)) from None
+        raise ComputeError("domain", str(exc)) from None
     except (TypeError, ValueError, ArithmeticError, AttributeError):
         return unknown  # uncertain: the pool's run() gives the definitive answer
     except Exception:  # a bug in the model must not cost the request; the pool is always safe
@@ -189,16 +288,82 @@ def _fallback_cost(value: Fraction | tuple, digits: int) -> float:
     return cost * (3 if isinstance(value, tuple) else 1)
 
 
-def run(job_function: str, x: str, digits: int) -> dict:
-    """Compute one job (inline or in a worker); raise ComputeError for domain errors."""
+def run(job_function: str, x, digits: int, rounding: str = "nearest", bits: int | None = None) -> dict:
+    """Compute one job (inline or in a worker): its outcome; raise ComputeError for domain errors."""
+    args = (x,) if isinstance(x, str) else tuple(x)
+    keywords = {"digits": digits}
+    if rounding != "nearest" or bits is not None:
+        keywords.update(rounding=rounding, bits=bits)
     try:
-        return FUNCTIONS[job_function](x, digits=digits).as_dict()
+        result = FUNCTIONS[job_function](*args, **keywords)
+        sign = numerics.gamma_sign(args[0]) if job_function == "lgamma" else None
     except numerics.PoleError as exc:
-        raise ComputeError("unprocessable", str(exc)) from None
+        raise ComputeError("domain", str(exc)) from None
     except _UNDECIDED as exc:  # the rounding loop reached its ceiling: ours to fix, not the client's
         raise ComputeError("internal", str(exc)) from None
     except (TypeError, ValueError) as exc:
         raise ComputeError("bad_request", str(exc)) from None
+    return outcome(job_function, args, result, rounding, sign)
+
+
+_ERRORS = {
+    "nearest": "at most half a unit in the last place (rounded to nearest, ties to even)",
+    "down": "less than one unit in the last place, below the true value (rounded down, toward -inf)",
+    "up": "less than one unit in the last place, above the true value (rounded up, toward +inf)",
+    "zero": "less than one unit in the last place, toward zero (truncated)",
+    "away": "less than one unit in the last place, away from zero",
+}
+
+
+def _power_text(radix: int, exponent: int, lead: int = 1) -> str:
+    """lead * radix^exponent as text: "5e-17" or "0x1p-53" (as the values print)."""
+    sign = "-" if exponent < 0 else "+"
+    digits = int_text(abs(exponent))  # exponents of huge values have more digits than str() allows
+    if radix == 10:
+        return f"{lead}e{sign}{digits}"
+    return f"0x{lead:x}p{sign}{digits}"
+
+
+def _error_fields(result, rounding: str) -> dict:
+    """What the value's own error is: "error" in words, "ulp" and "max_error" (absolute) as text."""
+    if isinstance(result, numerics.ComplexSpougeResult):
+        return {"error": f"relative error below 10^-{result.digits} of |value| (complex results are not rounded part by part)",
+                "max_relative_error": f"1e-{result.digits}"}
+    if result.exact:
+        return {"error": "none: the value is exact", "max_error": "0"}
+    ulp_exponent = result.exponent - result.digits + 1
+    fields = {"error": _ERRORS[rounding], "ulp": _power_text(result.radix, ulp_exponent)}
+    if rounding == "nearest":
+        fields["max_error"] = _power_text(10, ulp_exponent - 1, 5) if result.radix == 10 else _power_text(2, ulp_exponent - 1)
+    else:
+        fields["max_error"] = fields["ulp"]
+    return fields
+
+
+def outcome(function: str, args: tuple, result, rounding: str = "nearest", sign: int | None = None) -> dict:
+    """The JSON-ready outcome of a call (the module's docstring lists its keys)."""
+    out = {"function": function}
+    out.update(zip(ARGUMENTS[function], args))
+    if isinstance(result, tuple) and hasattr(result, "lower"):  # an Enclosure
+        lower, upper = result
+        first = lower
+        out["bits" if lower.radix == 2 else "digits"] = lower.digits
+        out.update(rounding="enclosure", lower=str(lower), upper=str(upper), exact=bool(lower.exact and upper.exact),
+                   error="the true value lies between lower (rounded down) and upper (rounded up)")
+    else:
+        first = result
+        radix = getattr(result, "radix", 10)
+        out["bits" if radix == 2 else "digits"] = result.digits
+        out.update(rounding=rounding, value=str(result), exact=bool(getattr(result, "exact", False)))
+        out.update(_error_fields(result, rounding))
+    if sign is not None:
+        out["sign"] = sign
+    bound = getattr(first, "truncation_bound", None) or first.error_bound
+    out["method"] = {"a": first.a, "truncation_bound": bound}
+    if "a" not in out:  # beta's first argument is named a: Spouge's a is then in "method" only
+        out["a"] = first.a
+    out.update(truncation_bound=bound, error_bound=bound)
+    return out
 
 
 def run_method(function: str, x: str, max_a: int, a: int) -> dict:
@@ -217,7 +382,7 @@ def run_method(function: str, x: str, max_a: int, a: int) -> dict:
 
 
 def execute(args: tuple) -> dict:
-    """A pool job: ("method", function, x, max_a, a) or (function, x, digits)."""
+    """A pool job: ("method", function, x, max_a, a) or Job.pool_args: (function, x, digits[, rounding, bits])."""
     if args[0] == "method":
         return run_method(*args[1:])
     return run(*args)
@@ -294,9 +459,13 @@ class _RecentKeys:
         return hash(key) in self._hashes
 
 
-def _with_x(outcome: dict, x: str) -> dict:
-    """The outcome as this request spelled x ("0.10" shares 0.1's computation)."""
-    return outcome if outcome["x"] == x else {**outcome, "x": x}
+def _with_x(outcome: dict, x) -> dict:
+    """The outcome as this request spelled its arguments ("0.10" shares 0.1's computation)."""
+    names = ARGUMENTS.get(outcome.get("function"), ("x",))
+    spelled = dict(zip(names, (x,) if isinstance(x, str) else x))
+    if all(outcome.get(name) == text for name, text in spelled.items()):
+        return outcome
+    return {**outcome, **spelled}
 
 
 # --- the road from a request to a number ------------------------------------------
@@ -318,19 +487,24 @@ class Computer:
         self.stats = {"inline": 0, "pooled": 0, "shared": 0, "overruns": 0, "warm_ups": 0}
 
     # --- values --------------------------------------------------------------
-    def compute(self, slot, function: str, x: str, digits: str | None, reply) -> None:
-        """reply(outcome | ComputeError) exactly once, now or later; slot.job is set while pooled."""
+    def compute(self, slot, function: str, x, digits: str | None, reply, rounding: str | None = None,
+                bits: str | None = None) -> None:
+        """reply(outcome | ComputeError) exactly once, now or later; slot.job is set while pooled.
+
+        x: the argument's text, or a tuple of them (two-argument functions);
+        digits, rounding, bits: the texts as received (None when absent).
+        """
         cache = self.cache
         # The request exactly as received is a cache key of its own: a repeated
         # request is answered without parsing.  The exact value is the second
         # key, so "0.1" and "0.10" still share one computation.
-        raw_key = (function, x, digits)
+        raw_key = (function, x, digits) if rounding is None and bits is None else (function, x, digits, rounding, bits)
         cached = cache.get(raw_key)
         if cached is not None:
             reply(cached)
             return
         try:
-            job = prepare(function, x, digits, self.max_digits)
+            job = prepare(function, x, digits, self.max_digits, rounding, bits)
         except ComputeError as exc:
             reply(exc)
             return
@@ -354,7 +528,7 @@ class Computer:
             return
         if job.key not in pool.inflight and self._may_inline(job):
             try:
-                outcome = watched(run, (function, job.x, job.digits), self.watchdog)
+                outcome = watched(run, job.pool_args, self.watchdog)
             except ComputeError as exc:
                 outcome = exc
             except _Overrun:
@@ -364,7 +538,7 @@ class Computer:
                 self.stats["inline"] += 1
                 done(outcome)
                 return
-        self._submit(slot, (function, job.x, job.digits), done, job.key)
+        self._submit(slot, job.pool_args, done, job.key)
 
     def _may_inline(self, job: Job) -> bool:
         """Run this on the loop?
@@ -407,7 +581,7 @@ class Computer:
             done(ComputeError("timeout", f"computation would take longer than {self.timeout:g} s (predicted {job.seconds:.3g} s)"))
             return
         try:
-            outcome = watched(run, (job.function, job.x, job.digits), self.timeout)
+            outcome = watched(run, job.pool_args, self.timeout)
         except ComputeError as exc:
             outcome = exc
         except _Overrun:

@@ -80,6 +80,7 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
         self.id = next(_ids)
         self.name: bytes | None = None
         self.protocol = 2  # RESP version; HELLO 3 switches to RESP3
+        self.transaction = None  # inside MULTI: the queued commands (commands/transactions.py)
         self.authenticated = server.password is None
         self.tls = isinstance(sock, ssl.SSLSocket)
         self.handshaking = self.tls
@@ -294,9 +295,9 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
         completed = False
         request, reader.stashed = reader.stashed, None  # the request a turn ended before
         # Frames answered before, byte for byte (fastreplies.py): only where the full path would answer
-        # them the same way at once - an authenticated RESP connection outside a transaction.
-        known = (server.fast.tables.get(self.protocol)
-                 if self.authenticated and not reader.http and not getattr(self, "transaction", None) else None)
+        # them the same way at once - an authenticated RESP connection outside a transaction, in the table of
+        # its protocol.  Looked at per scan: AUTH, HELLO or MULTI earlier in the same read change the answer.
+        tables = None if reader.http else server.fast.tables
         while not self.closing:
             pending = output.bytes + order.held
             if len(slots) >= MAX_IN_FLIGHT or pending > high_water:
@@ -304,6 +305,8 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
                 self.paused = True
                 self._pause_reading()
                 break
+            known = tables.get(self.protocol) if tables is not None and self.authenticated and self.transaction is None \
+                else None
             if request is None and known and slots and slots[0].data is not None:
                 self._take_ready()  # what the full path answered goes out first, in order
                 if self.closed:

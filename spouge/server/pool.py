@@ -188,6 +188,14 @@ class ComputePool:
     def busy(self) -> int:
         return sum(1 for w in self.workers if w.job is not None)
 
+    @property
+    def saturated(self) -> bool:
+        """Would a new job of ordinary size be refused now (Overloaded)?  /health then fails, so a load
+        balancer sends new clients elsewhere (deploy/haproxy.cfg)."""
+        queue = self.queue
+        return bool(queue) and (len(queue) >= self.max_queue
+                                or self.queue_bytes + 2 * JOB_OVERHEAD > self.max_queue_bytes)
+
     def submit(self, args: tuple, callback: Callable, key: Hashable | None = None) -> Waiter:
         """Run args in a worker; callback(outcome_dict | ComputeError) runs in the loop, exactly once.
 
