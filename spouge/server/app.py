@@ -33,6 +33,7 @@ from . import compute as compute_mod
 from .admission import Admission, listen, raise_fd_limit
 from .compute import LRUCache
 from .fastreplies import FastReplies
+from .rediscache import RedisCache
 from .connection import Connection
 from .drain import Shutdown
 from .metrics import Metrics
@@ -68,6 +69,12 @@ class Config:
     output_soft_limit: int = 8 * 2**20  # pending output bytes that close a connection if held ...
     output_soft_seconds: float = 10.0  # ... for this long (Redis's client-output-buffer-limit)
     output_high_water: int = 256 * 2**10  # pending output bytes above which the connection stops reading
+    # --- the shared cache in Redis (issue 14) ---
+    cache_redis: str | None = None  # redis[s]://[[user]:password@]host[:port][/db]
+    cache_redis_min_seconds: float = 0.001  # only results predicted to cost at least this are shared
+    cache_redis_ttl: int = 7 * 86400
+    cache_redis_timeout: float = 0.05  # a GET not answered by then is a miss (and the connection is renewed)
+    cache_redis_secret: str | None = None  # HMAC key shared by the replicas (SPOUGE_CACHE_SECRET)
 
 
 class Server:
@@ -90,6 +97,7 @@ class Server:
         # whose start-up (and signal handlers, installed right after) is done.
         self.pool = (ComputePool(self.loop, config.jobs, config.compute_timeout, config.max_queue, config.max_queue_bytes)
                      if config.jobs > 0 else None)
+        self.shared = self._shared_cache() if config.cache_redis else None  # results shared by the replicas
         self.computer = compute_mod.Computer(self)  # inline or pool, caches, the watchdog: compute.Computer
         try:
             self.listener = listener or listen(config)
@@ -100,6 +108,15 @@ class Server:
         self.address = self.listener.getsockname()
         self.shutdown = Shutdown(self)
         self.admission = Admission(self, self.listener)
+
+    def _shared_cache(self) -> RedisCache:
+        from .. import __version__
+
+        cache = RedisCache(self.loop, self.config.cache_redis, namespace=__version__,
+                           timeout=self.config.cache_redis_timeout, ttl=self.config.cache_redis_ttl,
+                           secret=(self.config.cache_redis_secret or "").encode())
+        cache.start()  # resolves the host now (before the loop runs), then connects in the loop
+        return cache
 
     def _tls_context(self):
         import ssl
@@ -176,7 +193,17 @@ class Server:
             "spouge_pool_timeouts_total": ("Computations killed at --compute-timeout.", pool.stats["timeouts"] if pool else 0),
             "spouge_pool_crashes_total": ("Worker processes that died.", pool.stats["crashes"] if pool else 0),
             "spouge_uptime_seconds": ("Seconds since start.", round(self.uptime(), 3)),
+            **self._shared_gauges(),
         }
+
+    def _shared_gauges(self) -> dict[str, tuple[str, float]]:
+        shared = self.shared
+        if shared is None:
+            return {}
+        out = {f"spouge_shared_cache_{name}_total": (f"Shared cache (Redis): {name}.", float(value))
+               for name, value in shared.stats.items()}
+        out["spouge_shared_cache_up"] = ("1 while the shared cache (Redis) is connected.", float(shared.ready))
+        return out
 
     def metrics_text(self) -> str:
         return self.metrics.render(self._gauges())
@@ -211,6 +238,8 @@ class Server:
         for conn in list(self.connections):
             conn.close()
         self.admission.close()
+        if self.shared is not None:
+            self.shared.close()
         if self.pool is not None:
             self.pool.close()
         self.loop.close()

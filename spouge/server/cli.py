@@ -22,6 +22,7 @@ import time
 
 from . import admission, metrics
 from .admission import listen
+from .rediscache import CacheURLError
 from .app import Config, Server
 
 log = logging.getLogger("spouge.server")
@@ -65,6 +66,15 @@ def add_parser(sub) -> None:
                    metavar="HARD:SOFT:SECONDS",
                    help="per-connection pending output: close at HARD bytes, or at SOFT bytes held for SECONDS "
                         "(default 32M:8M:10)")
+    p.add_argument("--cache-redis", metavar="URL", default=None,
+                   help="share costly results with other replicas through this Redis: redis[s]://[[user]:pass@]"
+                        "host[:port][/db] (password and TLS as redis-py reads them; HMAC key: SPOUGE_CACHE_SECRET)")
+    p.add_argument("--cache-redis-min-ms", type=float, default=d.cache_redis_min_seconds * 1000, metavar="MS",
+                   help="share only results predicted to cost at least this many ms (default %(default)s)")
+    p.add_argument("--cache-redis-ttl", type=int, default=d.cache_redis_ttl, metavar="SECONDS",
+                   help="how long Redis keeps a shared result (default %(default)s)")
+    p.add_argument("--cache-redis-timeout-ms", type=float, default=d.cache_redis_timeout * 1000, metavar="MS",
+                   help="a lookup not answered by then is a miss (default %(default)s)")
     p.add_argument("--idle-timeout", type=float, default=d.idle_timeout,
                    help="seconds before an idle connection is closed (default %(default)s)")
     p.add_argument("--request-timeout", type=float, default=d.request_timeout,
@@ -108,6 +118,16 @@ def _output_limit(text: str) -> tuple[int, int, float]:
     return _size(parts[0]), _size(parts[1]), seconds
 
 
+def _redis_url_problem(url: str) -> str | None:
+    from .rediscache import CacheURLError, parse_url
+
+    try:
+        parse_url(url)
+    except CacheURLError as exc:
+        return str(exc)
+    return None
+
+
 def _check(args) -> str | None:
     checks = [
         (1 <= args.port <= 65535 or args.port == 0, "--port must be 0..65535"),
@@ -123,6 +143,10 @@ def _check(args) -> str | None:
         (min(args.idle_timeout, args.request_timeout, args.compute_timeout, args.drain_timeout) > 0,
          "timeouts must be positive"),
         (not args.tls_key or args.tls_cert, "--tls-key needs --tls-cert"),
+        (args.cache_redis_ttl >= 1 and args.cache_redis_timeout_ms > 0 and args.cache_redis_min_ms >= 0,
+         "--cache-redis-ttl, -timeout-ms must be positive and -min-ms at least 0"),
+        (args.cache_redis is None or _redis_url_problem(args.cache_redis) is None,
+         _redis_url_problem(args.cache_redis) if args.cache_redis else ""),
         (not args.tls_cert or os.path.exists(args.tls_cert), f"--tls-cert {args.tls_cert}: no such file"),
         (not args.tls_key or os.path.exists(args.tls_key), f"--tls-key {args.tls_key}: no such file"),
     ]
@@ -146,6 +170,9 @@ def run(args) -> int:
         cache_memory=args.cache_memory, max_queue_bytes=args.max_queue_bytes, inline_budget=args.inline_budget,
         output_hard_limit=args.output_limit[0], output_soft_limit=args.output_limit[1],
         output_soft_seconds=args.output_limit[2],
+        cache_redis=args.cache_redis, cache_redis_min_seconds=args.cache_redis_min_ms / 1000,
+        cache_redis_ttl=args.cache_redis_ttl, cache_redis_timeout=args.cache_redis_timeout_ms / 1000,
+        cache_redis_secret=os.environ.get("SPOUGE_CACHE_SECRET") or None,
     )
     if args.workers == 1:
         return _serve(config)
@@ -164,6 +191,9 @@ def _serve(config: Config, listener: socket.socket | None = None, supervisor: in
         server = Server(config, listener=listener)
     except ssl.SSLError as exc:
         print(f"spouge: error: cannot use the TLS certificate/key: {exc}", file=sys.stderr)
+        return 2
+    except CacheURLError as exc:  # --cache-redis: a host that does not resolve
+        print(f"spouge: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"spouge: error: cannot listen on {config.host}:{config.port}: {exc.strerror}", file=sys.stderr)

@@ -484,7 +484,9 @@ class Computer:
         self.cooldown_until = 0.0
         self.next_warm_up = 0.0
         self.overran = _RecentKeys(OVERRUN_MEMORY)
-        self.stats = {"inline": 0, "pooled": 0, "shared": 0, "overruns": 0, "warm_ups": 0}
+        self.stats = {"inline": 0, "pooled": 0, "shared": 0, "overruns": 0, "warm_ups": 0, "shared_hits": 0}
+        self.shared = server.shared  # the Redis cache of --cache-redis, or None
+        self.shared_min_seconds = config.cache_redis_min_seconds
 
     # --- values --------------------------------------------------------------
     def compute(self, slot, function: str, x, digits: str | None, reply, rounding: str | None = None,
@@ -514,14 +516,36 @@ class Computer:
             cache.put(raw_key, outcome)
             reply(outcome)
             return
+        shared = self.shared
+        share = shared is not None and job.seconds >= self.shared_min_seconds
 
         def done(outcome) -> None:
             if not isinstance(outcome, ComputeError):
+                if share:
+                    shared.set(repr(job.key), outcome)
                 outcome = _with_x(outcome, job.x)
                 cache.put(job.key, outcome)
                 cache.put(raw_key, outcome)
             reply(outcome)
 
+        if share and shared.ready:
+            # Another replica may have paid for it: ask Redis first (a miss within its timeout, whatever happens).
+            def on_shared(value) -> None:
+                if value is not None and value.get("function") == job.function and "value" in value:
+                    self.stats["shared_hits"] += 1
+                    outcome = _with_x(value, job.x)
+                    cache.put(job.key, outcome)
+                    cache.put(raw_key, outcome)
+                    reply(outcome)
+                    return
+                self._run_job(slot, job, done)
+
+            shared.get(repr(job.key), on_shared)
+            return
+        self._run_job(slot, job, done)
+
+    def _run_job(self, slot, job: Job, done) -> None:
+        """Compute a job that no cache had: inline (watched) when cheap, else in the pool."""
         pool = self.pool
         if pool is None:
             self._compute_without_pool(job, done)

@@ -161,7 +161,11 @@ class RedisCache:
 
     def set(self, request: str, value: dict) -> None:
         key = self.key(request)
-        entry = encode_entry(key, value, self.secret)
+        try:
+            entry = encode_entry(key, value, self.secret)
+        except (TypeError, ValueError):  # not JSON: nothing to share (never the case for an outcome)
+            self.stats["errors"] += 1
+            return
         if self._send(encode_command(b"SET", key, entry, b"EX", self.ttl), self._on_set):
             return
         self.stats["bypassed"] += 1

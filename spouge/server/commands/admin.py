@@ -124,6 +124,7 @@ def info_text(server, sections: list[str] | None = None) -> str:
             ("cache_entries", len(server.cache)), ("cache_size", config.cache_size), ("cache_hits", server.cache.hits),
             ("cache_misses", server.cache.misses), ("frame_cache_hits", server.fast.hits),
             ("frame_cache_bytes", server.fast.bytes),
+            *_shared_fields(server),
         ],
         "pool": [
             ("pool_workers", len(pool.workers) if pool else 0), ("pool_busy", pool.busy if pool else 0),
@@ -384,3 +385,14 @@ def _client(server, conn, slot, args) -> None:
     else:
         reply = resp.error(f"ERR unknown subcommand '{sub[:40]}'")
     conn.complete(slot, reply, "ok" if reply[:1] != b"-" else "error")
+
+
+def _shared_fields(server) -> list[tuple[str, object]]:
+    """The shared cache in Redis (--cache-redis): its state and counters, as INFO fields."""
+    shared = server.shared
+    if shared is None:
+        return [("shared_cache", "off")]
+    fields: list[tuple[str, object]] = [("shared_cache", "up" if shared.ready else "down")]
+    fields += [(f"shared_cache_{name}", value) for name, value in shared.stats.items()]
+    fields.append(("shared_cache_served", server.computer.stats["shared_hits"]))
+    return fields
