@@ -41,16 +41,19 @@
 #  if __has_include(<flint/arb.h>)
 #    include <flint/flint.h>
 #    include <flint/fmpz.h>
+#    include <flint/fmpz_poly.h>
 #    include <flint/arb.h>
 #    define SPOUGE_FLINT3 1
 #  else
 #    include <flint/flint.h>
 #    include <flint/fmpz.h>
+#    include <flint/fmpz_poly.h>
 #    include <arb.h>
 #  endif
 #else
 #  include <flint/flint.h>
 #  include <flint/fmpz.h>
+#  include <flint/fmpz_poly.h>
 #  include <arb.h>
 #endif
 
@@ -794,6 +797,251 @@ static int real_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
     return 1;
 }
 
+/* ---------------- large z: the sum re-expanded in 1/z (engine._large_sum) ----------------
+ * 1/(z+k) = sum_{j<=J} (-k)^j / z^(j+1) + (-k)^(J+1) / (z^(J+1) (z+k)), so
+ *     S(z) = C_0 + sum_{j<=J} m_j / z^(j+1) + tail,  m_j = sum_{k=1}^{a-1} C_k (-k)^j,
+ *     |tail| <= sum |C_k| k^(J+1) / z^(J+2) <= S (a-1)^(J+1) / z^(J+2),  S = sum |C_k|
+ * (units 2^-F).  The same integers, the same J, the same Horner as the Python engine,
+ * so both cores make the same ball: J is the least with the tail <= 2^E units (2^E <= a),
+ * from integer log2 bounds (log2_lower); Horner keeps term j at the scale 2^t_j,
+ * t_j = floor(j lz / 2^16) <= j log2 z, and errs below by < 1 + 2(J+1) units; the
+ * C_k add <= a units.  Moments are exact, made once per table (a, F) by a product tree
+ * of sum_k C_k / (1 + k t) truncated at t^n and one power-series division, kept in an
+ * LRU bounded by a quarter of the table budget.  They are made only once a table has
+ * seen large_z_wait * (J + 1) eligible calls (the direct sum serves until then: the
+ * moments cost about that many direct sums), and used only where J + 1 <= (a-1)/ratio. */
+#define LOG_FRAC 16
+static long large_z_wait = 2, large_z_ratio = 2;
+
+/* L <= 2^16 log2 x < L + 2 for x >= 1: integer-only, as engine.log2_lower. */
+static slong log2_lower(const mpz_t x)
+{
+    slong n = (slong) mpz_sizeinbase(x, 2) - 1, r = 0;
+    mp_limb_t m;
+    int i;
+    if (n <= 62) m = mpz_get_ui(x) << (62 - n);
+    else {
+        mpz_t t;
+        mpz_init(t);
+        mpz_fdiv_q_2exp(t, x, (mp_bitcnt_t) (n - 62));
+        m = mpz_get_ui(t);
+        mpz_clear(t);
+    }
+    for (i = 0; i < LOG_FRAC; i++) {
+        m = (mp_limb_t) (((u128) m * m) >> 62);
+        r <<= 1;
+        if (m >> 63) { m >>= 1; r |= 1; }
+    }
+    return n * ((slong) 1 << LOG_FRAC) + r;
+}
+
+static slong log2_lower_ui(ulong v)
+{
+    mpz_t x;
+    slong r;
+    mpz_init_set_ui(x, v);
+    r = log2_lower(x);
+    mpz_clear(x);
+    return r;
+}
+
+typedef struct moments {
+    slong a, F, n;              /* m_0 .. m_{n-1} (n = 0: not made yet) */
+    mpz_t *m;
+    mpz_t total;                /* S = sum_{k>=1} |C_k| */
+    long seen;                  /* eligible calls so far */
+    double bits;
+    struct moments *prev, *next;
+} moments;
+
+static moments *mom_head = NULL;
+static double mom_bits = 0.0;
+static long moments_made = 0, large_z_calls = 0;
+
+static void moments_free(moments *e)
+{
+    slong j;
+    for (j = 0; j < e->n; j++) mpz_clear(e->m[j]);
+    flint_free(e->m);
+    mpz_clear(e->total);
+    flint_free(e);
+}
+
+static void mom_unlink(moments *e)
+{
+    if (e->prev) e->prev->next = e->next; else mom_head = e->next;
+    if (e->next) e->next->prev = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void mom_push(moments *e)
+{
+    e->prev = NULL; e->next = mom_head;
+    if (mom_head) mom_head->prev = e;
+    mom_head = e;
+}
+
+static void mom_evict(void)
+{
+    while (mom_bits > cache_budget_bits / 4 && mom_head && mom_head->next) {
+        moments *last = mom_head;
+        while (last->next) last = last->next;
+        mom_unlink(last);
+        mom_bits -= last->bits;
+        moments_free(last);
+    }
+}
+
+static moments *mom_entry(const table *t)
+{
+    moments *e;
+    slong k;
+    for (e = mom_head; e; e = e->next) {
+        if (e->a == t->a && e->F == t->F) { mom_unlink(e); mom_push(e); return e; }
+    }
+    e = (moments *) flint_malloc(sizeof(moments));
+    e->a = t->a; e->F = t->F; e->n = 0; e->m = NULL; e->seen = 0;
+    mpz_init(e->total);
+    for (k = 1; k < t->a; k++) {
+        if (mpz_sgn(t->c[k]) >= 0) mpz_add(e->total, e->total, t->c[k]);
+        else mpz_sub(e->total, e->total, t->c[k]);
+    }
+    e->bits = (double) mpz_sizeinbase(e->total, 2);
+    mom_bits += e->bits;
+    mom_push(e);
+    mom_evict();
+    return e;
+}
+
+/* FLINT's default picks schoolbook products for short polynomials with long coefficients
+ * (the moments' case: a few hundred terms of thousands of bits); Kronecker substitution
+ * into one GMP product is many times faster there. */
+static void moment_mullow(fmpz_poly_t r, const fmpz_poly_t x, const fmpz_poly_t y, slong n)
+{
+    if (fmpz_poly_length(x) == 0 || fmpz_poly_length(y) == 0) { fmpz_poly_zero(r); return; }
+    if (fmpz_poly_length(x) < 8 || fmpz_poly_length(y) < 8) fmpz_poly_mullow(r, x, y, n);
+    else fmpz_poly_mullow_KS(r, x, y, n);
+}
+
+/* The product tree over k in [lo, hi): N/D = sum C_k / (1 + k t), both mod t^n. */
+static void moment_tree(fmpz_poly_t N, fmpz_poly_t D, const table *t, slong lo, slong hi, slong n)
+{
+    if (hi - lo == 1) {
+        fmpz_t c;
+        fmpz_init(c);
+        fmpz_set_mpz(c, t->c[lo]);
+        fmpz_poly_set_fmpz(N, c);
+        fmpz_poly_zero(D);
+        fmpz_poly_set_coeff_ui(D, 0, 1);
+        if (n > 1) fmpz_poly_set_coeff_ui(D, 1, (ulong) lo);
+        fmpz_clear(c);
+    } else {
+        slong mid = lo + (hi - lo) / 2;
+        fmpz_poly_t N2, D2, u;
+        fmpz_poly_init(N2); fmpz_poly_init(D2); fmpz_poly_init(u);
+        moment_tree(N, D, t, lo, mid, n);
+        moment_tree(N2, D2, t, mid, hi, n);
+        moment_mullow(u, N, D2, n);
+        moment_mullow(N, N2, D, n);
+        fmpz_poly_add(N, N, u);
+        moment_mullow(u, D, D2, n);
+        fmpz_poly_swap(D, u);
+        fmpz_poly_clear(N2); fmpz_poly_clear(D2); fmpz_poly_clear(u);
+    }
+}
+
+static void moments_make(moments *e, const table *t, slong n)
+{
+    fmpz_poly_t N, D, inv;
+    slong j;
+    fmpz_poly_init(N); fmpz_poly_init(D); fmpz_poly_init(inv);
+    moment_tree(N, D, t, 1, t->a, n);
+    fmpz_poly_inv_series(inv, D, n);
+    moment_mullow(D, N, inv, n);
+    for (j = 0; j < e->n; j++) mpz_clear(e->m[j]);
+    flint_free(e->m);
+    mom_bits -= e->bits;
+    e->m = (mpz_t *) flint_malloc(sizeof(mpz_t) * n);
+    e->n = n;
+    e->bits = (double) mpz_sizeinbase(e->total, 2);
+    for (j = 0; j < n; j++) {
+        fmpz_t c;
+        mpz_init(e->m[j]);
+        fmpz_init(c);
+        fmpz_poly_get_coeff_fmpz(c, D, j);
+        fmpz_get_mpz(e->m[j], c);
+        fmpz_clear(c);
+        e->bits += (double) mpz_sizeinbase(e->m[j], 2);
+    }
+    mom_bits += e->bits;
+    moments_made++;
+    fmpz_poly_clear(N); fmpz_poly_clear(D); fmpz_poly_clear(inv);
+    mom_evict();
+}
+
+/* S(p/q) by the expansion, into s: 1 = done, 0 = not here (the direct sum takes it). */
+static int large_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
+{
+    slong lz, la, e_bits, J, j, num, *shift;
+    int too_big;
+    table *t;
+    moments *e;
+    mpz_t h, tmp;
+    if (a < 3 || mpz_sgn(p) <= 0 || (slong) mpz_sizeinbase(p, 2) - (slong) mpz_sizeinbase(q, 2) < bit_length_si(a - 1) + 2)
+        return 0;
+    if (estimated_bits(a, F) > cache_budget_bits) return 0;  /* streamed tables: never stored, no moments */
+    lz = log2_lower(p) - log2_lower(q) - 2;
+    la = log2_lower_ui((ulong) (a - 1)) + 2;
+    if (lz <= la) return 0;
+    t = get_table(a, F, &too_big);
+    if (t == NULL) { if (PyErr_Occurred()) PyErr_Clear(); return 0; }
+    e = mom_entry(t);
+    e_bits = bit_length_si(a) - 1;
+    num = (slong) mpz_sizeinbase(e->total, 2) * ((slong) 1 << LOG_FRAC) - lz - e_bits * ((slong) 1 << LOG_FRAC);
+    J = (num <= 0 ? 1 : (num + (lz - la) - 1) / (lz - la)) - 1;
+    if ((J + 1) * large_z_ratio > a - 1) return 0;
+    if (e->n <= J) {
+        e->seen++;
+        if ((double) e->seen < (double) large_z_wait * (double) (J + 1)) return 0;
+        {
+            slong want = e->n == 0 ? J + 1 : (2 * e->n > J + 1 ? 2 * e->n : J + 1);
+            moments_make(e, t, want < a ? want : a);
+        }
+    }
+    large_z_calls++;
+    shift = (slong *) flint_malloc(sizeof(slong) * (J + 1));
+    for (j = 0; j <= J; j++) shift[j] = (j * lz) >> LOG_FRAC;
+    mpz_init(h); mpz_init(tmp);
+    mpz_fdiv_q_2exp(h, e->m[J], (mp_bitcnt_t) shift[J]);
+    for (j = J - 1; j >= 0; j--) {
+        mpz_mul(h, h, q);
+        mpz_mul_2exp(h, h, (mp_bitcnt_t) (shift[j + 1] - shift[j]));
+        mpz_fdiv_q(h, h, p);
+        mpz_fdiv_q_2exp(tmp, e->m[j], (mp_bitcnt_t) shift[j]);
+        mpz_add(h, h, tmp);
+    }
+    mpz_mul(h, h, q);
+    mpz_fdiv_q(h, h, p);
+    mpz_add(h, h, t->c[0]);
+    {
+        fmpz_t ft;
+        mag_t m;
+        fmpz_init(ft); mag_init(m);
+        fmpz_set_mpz(ft, h);
+        arb_set_fmpz(s, ft);
+        arb_mul_2exp_si(s, s, -F);
+        fmpz_set_ui(ft, (ulong) (2 * J + 3 + a));
+        fmpz_add_ui(ft, ft, (ulong) 1 << e_bits);
+        mag_set_fmpz(m, ft);
+        mag_mul_2exp_si(m, m, -F);
+        mag_add(arb_radref(s), arb_radref(s), m);
+        fmpz_clear(ft); mag_clear(m);
+    }
+    mpz_clear(h); mpz_clear(tmp);
+    flint_free(shift);
+    return 1;
+}
+
 /* ln z! for z = p/q >= 0 (engine.log_factorial, short z), at precision prec. */
 static int log_factorial(arb_t value, slong *a_out, const mpz_t p, const mpz_t q, slong rel_bits, slong prec)
 {
@@ -803,7 +1051,7 @@ static int log_factorial(arb_t value, slong *a_out, const mpz_t p, const mpz_t q
     *a_out = a;
     arb_init(s); arb_init(zb); arb_init(tt); arb_init(u);
     fmpz_init(fp); fmpz_init(fq);
-    if (!real_sum(s, a, F, p, q)) {
+    if (!large_sum(s, a, F, p, q) && !real_sum(s, a, F, p, q)) {
         arb_clear(s); arb_clear(zb); arb_clear(tt); arb_clear(u); fmpz_clear(fp); fmpz_clear(fq);
         return 0;
     }
@@ -1513,7 +1761,41 @@ static PyObject *py_cache_clear(PyObject *self, PyObject *noargs)
     Py_RETURN_NONE;
 }
 
+static PyObject *py_set_large_z(PyObject *self, PyObject *args)
+{
+    long wait, ratio;
+    if (!PyArg_ParseTuple(args, "ll", &wait, &ratio)) return NULL;
+    if (wait < 0 || ratio < 1) { PyErr_SetString(PyExc_ValueError, "spouge._core: wait >= 0 and ratio >= 1"); return NULL; }
+    large_z_wait = wait; large_z_ratio = ratio;
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_moments_info(PyObject *self, PyObject *noargs)
+{
+    long n = 0;
+    moments *e;
+    for (e = mom_head; e; e = e->next) n++;
+    return Py_BuildValue("{s:l,s:d,s:d,s:l,s:l,s:l,s:l}", "entries", n, "bits", mom_bits, "budget_bits",
+                         cache_budget_bits / 4, "made", moments_made, "calls", large_z_calls,
+                         "wait", large_z_wait, "ratio", large_z_ratio);
+}
+
+static PyObject *py_moments_clear(PyObject *self, PyObject *noargs)
+{
+    while (mom_head) {
+        moments *e = mom_head;
+        mom_unlink(e);
+        moments_free(e);
+    }
+    mom_bits = 0.0;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef core_methods[] = {
+    {"set_large_z", py_set_large_z, METH_VARARGS,
+     "set_large_z(wait, ratio): the 1/z expansion's policy (moments made after wait*(J+1) eligible calls; J+1 <= (a-1)/ratio)."},
+    {"moments_info", py_moments_info, METH_NOARGS, "The large-z moment cache: entries, bits, budget, made, calls, wait, ratio."},
+    {"moments_clear", py_moments_clear, METH_NOARGS, "Drop every cached moment table (and the call counts)."},
     {"gamma_pass", py_gamma_pass, METH_VARARGS, gamma_pass_doc},
     {"lgamma_pass", py_lgamma_pass, METH_VARARGS, lgamma_pass_doc},
     {"log_factorial", py_log_factorial, METH_VARARGS, log_factorial_doc},
