@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass
 from collections import OrderedDict
+from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
 
