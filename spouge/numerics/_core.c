@@ -680,6 +680,72 @@ static void sum_floors(mpz_t acc, mpz_t *c, slong a, ulong d0, ulong dq, mpz_src
     }
 }
 
+/* sum_{k=1}^{a-1} floor(C_k / d_k), d_k = d0 + k dq < 2^64, added to acc: the plain loop for short
+ * sums (a few limbs per term, a few dozen terms), where the four-chain kernel's per-block set-up
+ * costs more than it saves.  The same floors (floor(-u/d) = -ceil(u/d)), the same numbers. */
+#define SMALL_SUM_MAX_A 48
+static void sum_floors_small(mpz_t acc, mpz_t *c, slong a, ulong d0, ulong dq)
+{
+    mp_limb_t buf[2 * 64 + 8], *q, *accp, *accn;
+    mp_size_t w = 0, n, j;
+    slong k, negative_inexact = 0;
+    for (k = 1; k < a; k++) if ((mp_size_t) mpz_size(c[k]) > w) w = (mp_size_t) mpz_size(c[k]);
+    if (w > 40) { sum_floors(acc, c, a, d0, dq, NULL, NULL); return; }
+    q = buf; accp = buf + w + 1; accn = accp + w + 2;
+    for (j = 0; j < 2 * (w + 2); j++) accp[j] = 0;
+    for (k = 1; k < a; k++) {
+        mpz_srcptr ck = c[k];
+        mp_limb_t r;
+        n = (mp_size_t) mpz_size(ck);
+        if (n == 0) continue;
+        r = mpn_divrem_1(q, 0, mpz_limbs_read(ck), n, d0 + (ulong) k * dq);
+        if (mpz_sgn(ck) > 0) mpn_add(accp, accp, w + 2, q, n);
+        else { mpn_add(accn, accn, w + 2, q, n); if (r) negative_inexact++; }
+    }
+    {
+        mpz_t pz, nz;
+        mpz_add(acc, acc, mpz_roinit_n(pz, accp, w + 2));
+        mpz_sub(acc, acc, mpz_roinit_n(nz, accn, w + 2));
+    }
+    mpz_sub_ui(acc, acc, (ulong) negative_inexact);
+}
+
+/* Mode 2 for short sums: sum_k floor(C_k q / d_k), d_k = p + k q < 2^128, by GMP's own
+ * two-limb division (mpn_tdiv_qr) per term; the same exact floors as sum_floors_2_range. */
+static void sum_floors_2_small(mpz_t acc, mpz_t *c, slong a, const mpz_t p, const mpz_t q)
+{
+    mp_limb_t u[48], qt[48], rem[2], dl[2];
+    mp_limb_t ql[2];
+    mp_size_t qn = (mp_size_t) mpz_size(q), n, nn, dn;
+    u128 pv = mpz_get_u128(p), qv = mpz_get_u128(q);
+    slong k, negative_inexact = 0;
+    mpz_t pos, neg;
+    for (k = 1; k < a; k++) if ((mp_size_t) mpz_size(c[k]) + qn > 44) { sum_floors(acc, c, a, 0, 0, p, q); return; }
+    ql[0] = (mp_limb_t) qv; ql[1] = (mp_limb_t) (qv >> 64);
+    mpz_init(pos); mpz_init(neg);
+    for (k = 1; k < a; k++) {
+        mpz_srcptr ck = c[k];
+        u128 d = pv + (u128) (ulong) k * qv;
+        mpz_t qz;
+        n = (mp_size_t) mpz_size(ck);
+        if (n == 0) continue;
+        dl[0] = (mp_limb_t) d; dl[1] = (mp_limb_t) (d >> 64);
+        dn = dl[1] ? 2 : 1;
+        if (n >= qn) mpn_mul(u, mpz_limbs_read(ck), n, ql, qn); else mpn_mul(u, ql, qn, mpz_limbs_read(ck), n);
+        nn = n + qn;
+        while (nn > 0 && u[nn - 1] == 0) nn--;
+        if (nn < dn) { if (mpz_sgn(ck) < 0) negative_inexact++; continue; }  /* quotient 0, remainder u != 0 */
+        mpn_tdiv_qr(qt, rem, 0, u, nn, dl, dn);
+        mpz_roinit_n(qz, qt, nn - dn + 1);
+        if (mpz_sgn(ck) > 0) mpz_add(pos, pos, qz);
+        else { mpz_add(neg, neg, qz); if (rem[0] || (dn == 2 && rem[1])) negative_inexact++; }
+    }
+    mpz_add(acc, acc, pos);
+    mpz_sub(acc, acc, neg);
+    mpz_sub_ui(acc, acc, (ulong) negative_inexact);
+    mpz_clear(pos); mpz_clear(neg);
+}
+
 /* S(p/q) for p/q >= 0 as a ball (engine._real_sum). Returns 0 on failure. */
 static int real_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
 {
@@ -711,10 +777,12 @@ static int real_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
     if (use_ui) { qui = mpz_get_ui(q); dui = mpz_get_ui(p); }
     else mpz_set(d, p);
     if (t && use_ui && mode != 2) {
-        sum_floors(mode == 0 ? total : acc, t->c, a, dui, qui, NULL, NULL);
+        if (a <= SMALL_SUM_MAX_A) sum_floors_small(mode == 0 ? total : acc, t->c, a, dui, qui);
+        else sum_floors(mode == 0 ? total : acc, t->c, a, dui, qui, NULL, NULL);
     }
     else if (t && mode == 2 && d_bits <= 128) {
-        sum_floors(total, t->c, a, 0, 0, p, q);  /* d = p + (a-1) q < 2^128 here */
+        if (a <= SMALL_SUM_MAX_A) sum_floors_2_small(total, t->c, a, p, q);
+        else sum_floors(total, t->c, a, 0, 0, p, q);  /* d = p + (a-1) q < 2^128 here */
     }
     else if (use_ui && mode != 2) {
         /* Terms grouped while the product of their denominators fits a limb:
