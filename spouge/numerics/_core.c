@@ -1257,8 +1257,18 @@ static int decide(fmpz_t n, fmpz_t e, const arb_t log_abs, const arb_t magnitude
                 arb_sub(t, log_abs, t, prec);
                 arb_exp(t, t, prec);
             }
-            fmpz_ui_pow_ui(unit, radix, (ulong) (digits - 1));
-            fmpz_mul_ui(top, unit, radix);
+            {   /* R^(digits-1) and R^digits: kept for the last (radix, digits) */
+                static fmpz_t unit_c, top_c;
+                static slong digits_c = 0;
+                static ulong radix_c = 0;
+                if (digits_c == 0) { fmpz_init(unit_c); fmpz_init(top_c); digits_c = -1; }
+                if (digits_c != digits || radix_c != radix) {
+                    fmpz_ui_pow_ui(unit_c, radix, (ulong) (digits - 1));
+                    fmpz_mul_ui(top_c, unit_c, radix);
+                    digits_c = digits; radix_c = radix;
+                }
+                fmpz_set(unit, unit_c); fmpz_set(top, top_c);
+            }
             if (!fmpz_equal(lo, hi)) {
                 ok = how == HOW_NEAREST && round_across_power(n, t, unit, radix, prec);
             } else {
@@ -1518,6 +1528,27 @@ static int parse_plain_decimal(mpz_t p, mpz_t q, const char *s, Py_ssize_t n)
     magnitude = (long) sig_len - 1 + exp10;
     if (magnitude < -max_decimal_exponent || magnitude > max_decimal_exponent) return 0;
     buf[blen] = 0;
+    if (sig_len <= 19 && exp10 <= 0 && exp10 >= -19) {
+        /* short: p and q = 10^-exp10 fit a limb; reduce by a binary gcd (same p/q as below) */
+        ulong pv = 0, qv = 1, g, u, v;
+        Py_ssize_t i2;
+        int sh;
+        for (i2 = k; i2 < blen; i2++) pv = pv * 10 + (ulong) (buf[i2] - '0');
+        for (i2 = 0; i2 < -exp10; i2++) qv *= 10;
+        u = pv; v = qv;
+        sh = __builtin_ctzll(u | v);
+        u >>= __builtin_ctzll(u);
+        while (v) {
+            v >>= __builtin_ctzll(v);
+            if (u > v) { ulong w = u; u = v; v = w; }
+            v -= u;
+        }
+        g = u << sh;
+        mpz_set_ui(p, pv / g);
+        mpz_set_ui(q, qv / g);
+        if (neg) mpz_neg(p, p);
+        return 1;
+    }
     if (mpz_set_str(p, buf + k, 10) != 0) return 0;
     mpz_set_ui(q, 1);
     if (exp10 > 0) {
@@ -1630,7 +1661,12 @@ static PyObject *py_gamma_first(PyObject *self, PyObject *const *args, Py_ssize_
                     PyObject *pn, *pe;
                     if (sign < 0) fmpz_neg(n, n);
                     pn = fmpz_to_py(n); pe = fmpz_to_py(e);
-                    if (pn && pe) res = Py_BuildValue("(NNnn)", pn, pe, (Py_ssize_t) a, (Py_ssize_t) (bits + extra));
+                    if (pn && pe && (res = PyTuple_New(4)) != NULL) {
+                        PyObject *pa = PyLong_FromSsize_t((Py_ssize_t) a), *pb = PyLong_FromSsize_t((Py_ssize_t) (bits + extra));
+                        PyTuple_SET_ITEM(res, 0, pn); PyTuple_SET_ITEM(res, 1, pe);
+                        PyTuple_SET_ITEM(res, 2, pa); PyTuple_SET_ITEM(res, 3, pb);
+                        if (pa == NULL || pb == NULL) { Py_DECREF(res); res = NULL; }
+                    }
                     else { Py_XDECREF(pn); Py_XDECREF(pe); }
                 } else {
                     res = Py_None; Py_INCREF(res);
