@@ -3,9 +3,10 @@
     python3 bench/core_speed.py [--digits 16,100,1000,10000] [--warm-seconds 0.5] [--warmup-seconds 1.5] [--xs ...]
 
 Like bench/engine.py: every (implementation, x, digits) runs in a fresh process,
-so the first call is cold (import not timed).  Then a warm-up (--warmup-seconds:
-long enough for the C and Python cores to make the large-x moments, which they
-do after 2(J+1) eligible calls, see engine.LARGE_Z_WAIT), then the warm figure:
+so the first call is cold (import not timed).  Then a warm-up (--warmup-seconds,
+and for spouge's two cores at least 2500 calls, capped at 30 s: they make the
+large-x moments after 2(J+1) eligible calls, see engine.LARGE_Z_WAIT, J ~ 600 at
+1000 digits for x = 10^6+1/4), then the warm figure:
 the median over batches of calls (each batch ~2 ms) of the per-call CPU time of
 the process (time.process_time), which a machine shared with other jobs
 disturbs far less than wall time; the wall-clock median of the same batches is
@@ -45,9 +46,10 @@ TIMER = """
 import time, statistics, json
 {setup}
 t = time.perf_counter(); first_value = call(); first = time.perf_counter() - t
-end = time.perf_counter() + {warmup_seconds}
-while time.perf_counter() < end:
-    call()
+start = time.perf_counter()
+calls = 0
+while time.perf_counter() - start < {warmup_seconds} or (calls < {warmup_calls} and time.perf_counter() - start < 30):
+    call(); calls += 1
 batch = 1
 t = time.perf_counter(); call(); one = time.perf_counter() - t
 batch = max(1, min(10000, int(0.002 / max(one, 1e-7))))
@@ -69,7 +71,8 @@ def measure(impl: str, x: str, digits: int, warm_seconds: float, warmup_seconds:
     env = dict(os.environ)
     if impl == "python":
         env["SPOUGE_PURE"] = "1"
-    out = subprocess.run([sys.executable, "-c", TIMER.format(setup=setup, warm_seconds=warm_seconds, warmup_seconds=warmup_seconds)],
+    out = subprocess.run([sys.executable, "-c", TIMER.format(setup=setup, warm_seconds=warm_seconds, warmup_seconds=warmup_seconds,
+                                                   warmup_calls=2500 if impl in ('c', 'python') else 0)],
                          capture_output=True, text=True, env=env)
     if out.returncode:
         raise RuntimeError(f"{impl} {x} {digits}: {out.stderr.strip().splitlines()[-1:]}")

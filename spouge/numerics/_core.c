@@ -1244,7 +1244,7 @@ static int decide(fmpz_t n, fmpz_t e, const arb_t log_abs, const arb_t magnitude
             fmpz_set(e, hi);
             fmpz_sub_si(sh, hi, digits - 1);          /* shift = exp - digits + 1 */
             if (magnitude != NULL) {
-                if (fmpz_fits_si(sh) && fmpz_get_si(sh) > -WORD(1) << 40 && fmpz_get_si(sh) < WORD(1) << 40) {
+                if (fmpz_fits_si(sh) && fmpz_get_si(sh) > -(WORD(1) << 40) && fmpz_get_si(sh) < WORD(1) << 40) {
                     slong shift = fmpz_get_si(sh);
                     arb_ui_pow_ui(t, radix, (ulong) (shift <= 0 ? -shift : shift), prec);
                     if (shift <= 0) arb_mul(t, magnitude, t, prec);
