@@ -302,3 +302,17 @@ def test_short_sum_kernels_match_the_engine():
             assert got.overlaps(want) and got.rad() <= want.rad() * 1.01 and want.rad() <= got.rad() * 1.01, (p, q, rel)
             # the same integer sum gives the same midpoint (an off-by-one floor would move it, inside the radius)
             assert got.mid() == want.mid(), (p, q, rel)
+
+
+def test_no_moments_where_making_them_would_be_long(eager):
+    """10000 digits, x = 10^15: (a-1)(J+1) ~ 2e7 > LARGE_Z_MAX_WORK: the direct sum, in both cores."""
+    rel = 33236
+    a, frac_bits = engine._plan(rel)
+    J = _J(2 * 10**15 - 1, 2, rel)
+    assert J is not None and (J + 1) * engine.LARGE_Z_RATIO <= a - 1 and (a - 1) * (J + 1) > engine.LARGE_Z_MAX_WORK
+    assert engine._large_sum(coefficients.CACHE.get(a, frac_bits), a, 2 * 10**15 - 1, 2, frac_bits) is None
+    if corebridge.available:
+        before = corebridge.moments_info()
+        corebridge.log_factorial(2 * 10**15 - 1, 2, rel, rel + 60)  # eager policy, yet no moments: the cap
+        after = corebridge.moments_info()
+        assert (after["made"], after["calls"]) == (before["made"], before["calls"])

@@ -12,6 +12,10 @@
  *     same proven error (2a units, or a*q + a when q < 2^64 is factored out),
  *     by four interleaved one- or two-limb division chains (2x GMP's latency-bound
  *     mpn_divrem_1), over threads when the sum is large;
+ *   - large z: the sum re-expanded in 1/z (engine._large_sum: the same exact moments,
+ *     J, Horner and radius), moments in their own LRU (a quarter of the table budget),
+ *     made only after wait*(J+1) eligible calls (set_large_z, moments_info);
+ *     short sums (a <= 48) by plain per-term GMP divisions;
  *   - the Arb enclosure of ln z!, the 0 < x < 1 and reflection paths
  *     (functions._ln_abs_gamma), and the rounding decision (rounding.round_from_log
  *     for gamma, rounding.round_ball for lgamma; modes nearest/down/up/zero/away,
@@ -880,6 +884,8 @@ static int real_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
  * moments cost about that many direct sums), and used only where J + 1 <= (a-1)/ratio. */
 #define LOG_FRAC 16
 static long large_z_wait = 2, large_z_ratio = 2;
+/* engine.LARGE_Z_MAX_WORK: moments are one uninterruptible FLINT computation, kept short */
+#define LARGE_Z_MAX_WORK 2000000.0
 
 /* L <= 2^16 log2 x < L + 2 for x >= 1: integer-only, as engine.log2_lower. */
 static slong log2_lower(const mpz_t x)
@@ -1067,7 +1073,7 @@ static int large_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
     e_bits = bit_length_si(a) - 1;
     num = (slong) mpz_sizeinbase(e->total, 2) * ((slong) 1 << LOG_FRAC) - lz - e_bits * ((slong) 1 << LOG_FRAC);
     J = (num <= 0 ? 1 : (num + (lz - la) - 1) / (lz - la)) - 1;
-    if ((J + 1) * large_z_ratio > a - 1) return 0;
+    if ((J + 1) * large_z_ratio > a - 1 || (double) (a - 1) * (double) (J + 1) > LARGE_Z_MAX_WORK) return 0;
     if (e->n <= J) {
         e->seen++;
         if ((double) e->seen < (double) large_z_wait * (double) (J + 1)) return 0;

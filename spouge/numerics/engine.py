@@ -12,6 +12,11 @@ Why this form:
   plus <= 1 unit from C_k (|1/(z+k)| <= 1 when Re z >= 0), so
   |error| <= 2a units of 2^-F.  The alternating C_k cancel (up to
   0.555 a digits), which fixed point absorbs: F is an absolute accuracy.
+- Large real z (log2 z well above log2 a): the same sum re-expanded in 1/z,
+  S(z) = C_0 + sum_{j<=J} m_j / z^(j+1) + tail with exact integer moments
+  m_j = sum_k C_k (-k)^j (cached per table, bounded like the tables) and a
+  proven tail bound: J + 1 Horner steps instead of a - 1 divisions (see
+  _large_sum; the C core does the very same integers, so both make one ball).
 - The rest (two logs) is Arb ball arithmetic, so rounding errors are tracked.
 - Spouge's truncation error enters as a ball: |ln(1+eps)| <= 2|eps| for |eps| <= 1/2.
 
@@ -149,6 +154,10 @@ LARGE_Z_RATIO = 2
 #: (making them costs roughly that many direct sums); the C core has the same rule.
 LARGE_Z_WAIT = 2
 
+#: Used only where (a - 1)(J + 1) <= LARGE_Z_MAX_WORK: making the moments is one uninterruptible
+#: FLINT computation (~1.5 s in C at 3000 digits, (a-1)(J+1) ~ 1.7e6), which must stay short.
+LARGE_Z_MAX_WORK = 2_000_000
+
 #: Fraction bits of the integer log2 bounds that choose J and the Horner shifts.
 LOG_FRAC = 16
 
@@ -265,7 +274,7 @@ def _large_sum(table, a: int, p: int, q: int, frac_bits: int) -> arb | None:
     # (J+1)(lz - la) >= 2^16 (bitlen(S) - E) - lz  <=>  S (a-1)^(J+1) / z^(J+2) <= 2^E
     num = (MOMENTS.abs_total(table, a, frac_bits).bit_length() << LOG_FRAC) - lz - (e_bits << LOG_FRAC)
     J = max(1, -(-num // (lz - la))) - 1
-    if (J + 1) * LARGE_Z_RATIO > a - 1:
+    if (J + 1) * LARGE_Z_RATIO > a - 1 or (a - 1) * (J + 1) > LARGE_Z_MAX_WORK:
         return None
     moments = MOMENTS.get(table, a, frac_bits, J)
     if moments is None:
