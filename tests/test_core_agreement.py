@@ -367,3 +367,26 @@ def test_long_decimals_two_limb_denominators(text, digits):
     """Denominators q >= 2^64 (more than 19 decimal places): the two-limb kernel and its limits."""
     _same(pure.gamma, spouge.gamma, text, digits)
     _same(pure.lgamma, spouge.lgamma, text, digits)
+
+
+def test_large_x_same_digits():
+    """Large x (the 1/z expansion of the sum, issue 11 item 3), moments made at once in both cores."""
+    rng = random.Random(202611303)
+    saved_wait, info = engine.MOMENTS.wait, corebridge._core.moments_info()
+    engine.MOMENTS.wait = 0
+    corebridge._core.set_large_z(0, info["ratio"])
+    try:
+        for i in range(300):
+            sign = "-" if rng.random() < 0.2 else ""
+            x = rng.choice([f"{sign}{rng.randint(10**5, 10**20)}.{rng.randint(0, 10**6)}",
+                            f"{sign}{rng.randint(1, 999)}e{rng.randint(5, 400)}", f"{rng.randint(10**5, 10**12)}",
+                            f"{sign}{rng.randint(10**5, 10**9)}.{rng.randint(0, 10**25):025d}"])
+            digits = rng.choice([rng.randint(1, 20), rng.randint(1, 120), rng.randint(100, 400)])
+            fns = [(pure.gamma, spouge.gamma, 0), (pure.factorial, spouge.factorial, 1), (pure.lgamma, spouge.lgamma, 0)]
+            fn_py, fn_c, shift = fns[i % 3]
+            if not _is_pole(x, shift):
+                _same(fn_py, fn_c, x, digits)
+        assert corebridge._core.moments_info()["calls"] > info["calls"]
+    finally:
+        engine.MOMENTS.wait = saved_wait
+        corebridge._core.set_large_z(info["wait"], info["ratio"])

@@ -12,6 +12,10 @@
  *     same proven error (2a units, or a*q + a when q < 2^64 is factored out),
  *     by four interleaved one- or two-limb division chains (2x GMP's latency-bound
  *     mpn_divrem_1), over threads when the sum is large;
+ *   - large z: the sum re-expanded in 1/z (engine._large_sum: the same exact moments,
+ *     J, Horner and radius), moments in their own LRU (a quarter of the table budget),
+ *     made only after wait*(J+1) eligible calls (set_large_z, moments_info);
+ *     short sums (a <= 48) by plain per-term GMP divisions;
  *   - the Arb enclosure of ln z!, the 0 < x < 1 and reflection paths
  *     (functions._ln_abs_gamma), and the rounding decision (rounding.round_from_log
  *     for gamma, rounding.round_ball for lgamma; modes nearest/down/up/zero/away,
@@ -41,16 +45,19 @@
 #  if __has_include(<flint/arb.h>)
 #    include <flint/flint.h>
 #    include <flint/fmpz.h>
+#    include <flint/fmpz_poly.h>
 #    include <flint/arb.h>
 #    define SPOUGE_FLINT3 1
 #  else
 #    include <flint/flint.h>
 #    include <flint/fmpz.h>
+#    include <flint/fmpz_poly.h>
 #    include <arb.h>
 #  endif
 #else
 #  include <flint/flint.h>
 #  include <flint/fmpz.h>
+#  include <flint/fmpz_poly.h>
 #  include <arb.h>
 #endif
 
@@ -677,6 +684,72 @@ static void sum_floors(mpz_t acc, mpz_t *c, slong a, ulong d0, ulong dq, mpz_src
     }
 }
 
+/* sum_{k=1}^{a-1} floor(C_k / d_k), d_k = d0 + k dq < 2^64, added to acc: the plain loop for short
+ * sums (a few limbs per term, a few dozen terms), where the four-chain kernel's per-block set-up
+ * costs more than it saves.  The same floors (floor(-u/d) = -ceil(u/d)), the same numbers. */
+#define SMALL_SUM_MAX_A 48
+static void sum_floors_small(mpz_t acc, mpz_t *c, slong a, ulong d0, ulong dq)
+{
+    mp_limb_t buf[2 * 64 + 8], *q, *accp, *accn;
+    mp_size_t w = 0, n, j;
+    slong k, negative_inexact = 0;
+    for (k = 1; k < a; k++) if ((mp_size_t) mpz_size(c[k]) > w) w = (mp_size_t) mpz_size(c[k]);
+    if (w > 40) { sum_floors(acc, c, a, d0, dq, NULL, NULL); return; }
+    q = buf; accp = buf + w + 1; accn = accp + w + 2;
+    for (j = 0; j < 2 * (w + 2); j++) accp[j] = 0;
+    for (k = 1; k < a; k++) {
+        mpz_srcptr ck = c[k];
+        mp_limb_t r;
+        n = (mp_size_t) mpz_size(ck);
+        if (n == 0) continue;
+        r = mpn_divrem_1(q, 0, mpz_limbs_read(ck), n, d0 + (ulong) k * dq);
+        if (mpz_sgn(ck) > 0) mpn_add(accp, accp, w + 2, q, n);
+        else { mpn_add(accn, accn, w + 2, q, n); if (r) negative_inexact++; }
+    }
+    {
+        mpz_t pz, nz;
+        mpz_add(acc, acc, mpz_roinit_n(pz, accp, w + 2));
+        mpz_sub(acc, acc, mpz_roinit_n(nz, accn, w + 2));
+    }
+    mpz_sub_ui(acc, acc, (ulong) negative_inexact);
+}
+
+/* Mode 2 for short sums: sum_k floor(C_k q / d_k), d_k = p + k q < 2^128, by GMP's own
+ * two-limb division (mpn_tdiv_qr) per term; the same exact floors as sum_floors_2_range. */
+static void sum_floors_2_small(mpz_t acc, mpz_t *c, slong a, const mpz_t p, const mpz_t q)
+{
+    mp_limb_t u[48], qt[48], rem[2], dl[2];
+    mp_limb_t ql[2];
+    mp_size_t qn = (mp_size_t) mpz_size(q), n, nn, dn;
+    u128 pv = mpz_get_u128(p), qv = mpz_get_u128(q);
+    slong k, negative_inexact = 0;
+    mpz_t pos, neg;
+    for (k = 1; k < a; k++) if ((mp_size_t) mpz_size(c[k]) + qn > 44) { sum_floors(acc, c, a, 0, 0, p, q); return; }
+    ql[0] = (mp_limb_t) qv; ql[1] = (mp_limb_t) (qv >> 64);
+    mpz_init(pos); mpz_init(neg);
+    for (k = 1; k < a; k++) {
+        mpz_srcptr ck = c[k];
+        u128 d = pv + (u128) (ulong) k * qv;
+        mpz_t qz;
+        n = (mp_size_t) mpz_size(ck);
+        if (n == 0) continue;
+        dl[0] = (mp_limb_t) d; dl[1] = (mp_limb_t) (d >> 64);
+        dn = dl[1] ? 2 : 1;
+        if (n >= qn) mpn_mul(u, mpz_limbs_read(ck), n, ql, qn); else mpn_mul(u, ql, qn, mpz_limbs_read(ck), n);
+        nn = n + qn;
+        while (nn > 0 && u[nn - 1] == 0) nn--;
+        if (nn < dn) { if (mpz_sgn(ck) < 0) negative_inexact++; continue; }  /* quotient 0, remainder u != 0 */
+        mpn_tdiv_qr(qt, rem, 0, u, nn, dl, dn);
+        mpz_roinit_n(qz, qt, nn - dn + 1);
+        if (mpz_sgn(ck) > 0) mpz_add(pos, pos, qz);
+        else { mpz_add(neg, neg, qz); if (rem[0] || (dn == 2 && rem[1])) negative_inexact++; }
+    }
+    mpz_add(acc, acc, pos);
+    mpz_sub(acc, acc, neg);
+    mpz_sub_ui(acc, acc, (ulong) negative_inexact);
+    mpz_clear(pos); mpz_clear(neg);
+}
+
 /* S(p/q) for p/q >= 0 as a ball (engine._real_sum). Returns 0 on failure. */
 static int real_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
 {
@@ -708,10 +781,12 @@ static int real_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
     if (use_ui) { qui = mpz_get_ui(q); dui = mpz_get_ui(p); }
     else mpz_set(d, p);
     if (t && use_ui && mode != 2) {
-        sum_floors(mode == 0 ? total : acc, t->c, a, dui, qui, NULL, NULL);
+        if (a <= SMALL_SUM_MAX_A) sum_floors_small(mode == 0 ? total : acc, t->c, a, dui, qui);
+        else sum_floors(mode == 0 ? total : acc, t->c, a, dui, qui, NULL, NULL);
     }
     else if (t && mode == 2 && d_bits <= 128) {
-        sum_floors(total, t->c, a, 0, 0, p, q);  /* d = p + (a-1) q < 2^128 here */
+        if (a <= SMALL_SUM_MAX_A) sum_floors_2_small(total, t->c, a, p, q);
+        else sum_floors(total, t->c, a, 0, 0, p, q);  /* d = p + (a-1) q < 2^128 here */
     }
     else if (use_ui && mode != 2) {
         /* Terms grouped while the product of their denominators fits a limb:
@@ -794,6 +869,253 @@ static int real_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
     return 1;
 }
 
+/* ---------------- large z: the sum re-expanded in 1/z (engine._large_sum) ----------------
+ * 1/(z+k) = sum_{j<=J} (-k)^j / z^(j+1) + (-k)^(J+1) / (z^(J+1) (z+k)), so
+ *     S(z) = C_0 + sum_{j<=J} m_j / z^(j+1) + tail,  m_j = sum_{k=1}^{a-1} C_k (-k)^j,
+ *     |tail| <= sum |C_k| k^(J+1) / z^(J+2) <= S (a-1)^(J+1) / z^(J+2),  S = sum |C_k|
+ * (units 2^-F).  The same integers, the same J, the same Horner as the Python engine,
+ * so both cores make the same ball: J is the least with the tail <= 2^E units (2^E <= a),
+ * from integer log2 bounds (log2_lower); Horner keeps term j at the scale 2^t_j,
+ * t_j = floor(j lz / 2^16) <= j log2 z, and errs below by < 1 + 2(J+1) units; the
+ * C_k add <= a units.  Moments are exact, made once per table (a, F) by a product tree
+ * of sum_k C_k / (1 + k t) truncated at t^n and one power-series division, kept in an
+ * LRU bounded by a quarter of the table budget.  They are made only once a table has
+ * seen large_z_wait * (J + 1) eligible calls (the direct sum serves until then: the
+ * moments cost about that many direct sums), and used only where J + 1 <= (a-1)/ratio. */
+#define LOG_FRAC 16
+static long large_z_wait = 2, large_z_ratio = 2;
+/* engine.LARGE_Z_MAX_WORK: moments are one uninterruptible FLINT computation, kept short */
+#define LARGE_Z_MAX_WORK 2000000.0
+
+/* L <= 2^16 log2 x < L + 2 for x >= 1: integer-only, as engine.log2_lower. */
+static slong log2_lower(const mpz_t x)
+{
+    slong n = (slong) mpz_sizeinbase(x, 2) - 1, r = 0;
+    mp_limb_t m;
+    int i;
+    if (n <= 62) m = mpz_get_ui(x) << (62 - n);
+    else {
+        mpz_t t;
+        mpz_init(t);
+        mpz_fdiv_q_2exp(t, x, (mp_bitcnt_t) (n - 62));
+        m = mpz_get_ui(t);
+        mpz_clear(t);
+    }
+    for (i = 0; i < LOG_FRAC; i++) {
+        m = (mp_limb_t) (((u128) m * m) >> 62);
+        r <<= 1;
+        if (m >> 63) { m >>= 1; r |= 1; }
+    }
+    return n * ((slong) 1 << LOG_FRAC) + r;
+}
+
+static slong log2_lower_ui(ulong v)
+{
+    mpz_t x;
+    slong r;
+    mpz_init_set_ui(x, v);
+    r = log2_lower(x);
+    mpz_clear(x);
+    return r;
+}
+
+typedef struct moments {
+    slong a, F, n;              /* m_0 .. m_{n-1} (n = 0: not made yet) */
+    mpz_t *m;
+    mpz_t total;                /* S = sum_{k>=1} |C_k| */
+    long seen;                  /* eligible calls so far */
+    double bits;
+    struct moments *prev, *next;
+} moments;
+
+static moments *mom_head = NULL;
+static double mom_bits = 0.0;
+static long moments_made = 0, large_z_calls = 0;
+
+static void moments_free(moments *e)
+{
+    slong j;
+    for (j = 0; j < e->n; j++) mpz_clear(e->m[j]);
+    flint_free(e->m);
+    mpz_clear(e->total);
+    flint_free(e);
+}
+
+static void mom_unlink(moments *e)
+{
+    if (e->prev) e->prev->next = e->next; else mom_head = e->next;
+    if (e->next) e->next->prev = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void mom_push(moments *e)
+{
+    e->prev = NULL; e->next = mom_head;
+    if (mom_head) mom_head->prev = e;
+    mom_head = e;
+}
+
+static void mom_evict(void)
+{
+    while (mom_bits > cache_budget_bits / 4 && mom_head && mom_head->next) {
+        moments *last = mom_head;
+        while (last->next) last = last->next;
+        mom_unlink(last);
+        mom_bits -= last->bits;
+        moments_free(last);
+    }
+}
+
+static moments *mom_entry(const table *t)
+{
+    moments *e;
+    slong k;
+    for (e = mom_head; e; e = e->next) {
+        if (e->a == t->a && e->F == t->F) { mom_unlink(e); mom_push(e); return e; }
+    }
+    e = (moments *) flint_malloc(sizeof(moments));
+    e->a = t->a; e->F = t->F; e->n = 0; e->m = NULL; e->seen = 0;
+    mpz_init(e->total);
+    for (k = 1; k < t->a; k++) {
+        if (mpz_sgn(t->c[k]) >= 0) mpz_add(e->total, e->total, t->c[k]);
+        else mpz_sub(e->total, e->total, t->c[k]);
+    }
+    e->bits = (double) mpz_sizeinbase(e->total, 2);
+    mom_bits += e->bits;
+    mom_push(e);
+    mom_evict();
+    return e;
+}
+
+/* FLINT's default picks schoolbook products for short polynomials with long coefficients
+ * (the moments' case: a few hundred terms of thousands of bits); Kronecker substitution
+ * into one GMP product is many times faster there. */
+static void moment_mullow(fmpz_poly_t r, const fmpz_poly_t x, const fmpz_poly_t y, slong n)
+{
+    if (fmpz_poly_length(x) == 0 || fmpz_poly_length(y) == 0) { fmpz_poly_zero(r); return; }
+    if (fmpz_poly_length(x) < 8 || fmpz_poly_length(y) < 8) fmpz_poly_mullow(r, x, y, n);
+    else fmpz_poly_mullow_KS(r, x, y, n);
+}
+
+/* The product tree over k in [lo, hi): N/D = sum C_k / (1 + k t), both mod t^n. */
+static void moment_tree(fmpz_poly_t N, fmpz_poly_t D, const table *t, slong lo, slong hi, slong n)
+{
+    if (hi - lo == 1) {
+        fmpz_t c;
+        fmpz_init(c);
+        fmpz_set_mpz(c, t->c[lo]);
+        fmpz_poly_set_fmpz(N, c);
+        fmpz_poly_zero(D);
+        fmpz_poly_set_coeff_ui(D, 0, 1);
+        if (n > 1) fmpz_poly_set_coeff_ui(D, 1, (ulong) lo);
+        fmpz_clear(c);
+    } else {
+        slong mid = lo + (hi - lo) / 2;
+        fmpz_poly_t N2, D2, u;
+        fmpz_poly_init(N2); fmpz_poly_init(D2); fmpz_poly_init(u);
+        moment_tree(N, D, t, lo, mid, n);
+        moment_tree(N2, D2, t, mid, hi, n);
+        moment_mullow(u, N, D2, n);
+        moment_mullow(N, N2, D, n);
+        fmpz_poly_add(N, N, u);
+        moment_mullow(u, D, D2, n);
+        fmpz_poly_swap(D, u);
+        fmpz_poly_clear(N2); fmpz_poly_clear(D2); fmpz_poly_clear(u);
+    }
+}
+
+static void moments_make(moments *e, const table *t, slong n)
+{
+    fmpz_poly_t N, D, inv;
+    slong j;
+    fmpz_poly_init(N); fmpz_poly_init(D); fmpz_poly_init(inv);
+    moment_tree(N, D, t, 1, t->a, n);
+    fmpz_poly_inv_series(inv, D, n);
+    moment_mullow(D, N, inv, n);
+    for (j = 0; j < e->n; j++) mpz_clear(e->m[j]);
+    flint_free(e->m);
+    mom_bits -= e->bits;
+    e->m = (mpz_t *) flint_malloc(sizeof(mpz_t) * n);
+    e->n = n;
+    e->bits = (double) mpz_sizeinbase(e->total, 2);
+    for (j = 0; j < n; j++) {
+        fmpz_t c;
+        mpz_init(e->m[j]);
+        fmpz_init(c);
+        fmpz_poly_get_coeff_fmpz(c, D, j);
+        fmpz_get_mpz(e->m[j], c);
+        fmpz_clear(c);
+        e->bits += (double) mpz_sizeinbase(e->m[j], 2);
+    }
+    mom_bits += e->bits;
+    moments_made++;
+    fmpz_poly_clear(N); fmpz_poly_clear(D); fmpz_poly_clear(inv);
+    mom_evict();
+}
+
+/* S(p/q) by the expansion, into s: 1 = done, 0 = not here (the direct sum takes it). */
+static int large_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
+{
+    slong lz, la, e_bits, J, j, num, *shift;
+    int too_big;
+    table *t;
+    moments *e;
+    mpz_t h, tmp;
+    if (a < 3 || mpz_sgn(p) <= 0 || (slong) mpz_sizeinbase(p, 2) - (slong) mpz_sizeinbase(q, 2) < bit_length_si(a - 1) + 2)
+        return 0;
+    if (estimated_bits(a, F) > cache_budget_bits) return 0;  /* streamed tables: never stored, no moments */
+    lz = log2_lower(p) - log2_lower(q) - 2;
+    la = log2_lower_ui((ulong) (a - 1)) + 2;
+    if (lz <= la) return 0;
+    t = get_table(a, F, &too_big);
+    if (t == NULL) { if (PyErr_Occurred()) PyErr_Clear(); return 0; }
+    e = mom_entry(t);
+    e_bits = bit_length_si(a) - 1;
+    num = (slong) mpz_sizeinbase(e->total, 2) * ((slong) 1 << LOG_FRAC) - lz - e_bits * ((slong) 1 << LOG_FRAC);
+    J = (num <= 0 ? 1 : (num + (lz - la) - 1) / (lz - la)) - 1;
+    if ((J + 1) * large_z_ratio > a - 1 || (double) (a - 1) * (double) (J + 1) > LARGE_Z_MAX_WORK) return 0;
+    if (e->n <= J) {
+        e->seen++;
+        if ((double) e->seen < (double) large_z_wait * (double) (J + 1)) return 0;
+        {
+            slong want = e->n == 0 ? J + 1 : (2 * e->n > J + 1 ? 2 * e->n : J + 1);
+            moments_make(e, t, want < a ? want : a);
+        }
+    }
+    large_z_calls++;
+    shift = (slong *) flint_malloc(sizeof(slong) * (J + 1));
+    for (j = 0; j <= J; j++) shift[j] = (j * lz) >> LOG_FRAC;
+    mpz_init(h); mpz_init(tmp);
+    mpz_fdiv_q_2exp(h, e->m[J], (mp_bitcnt_t) shift[J]);
+    for (j = J - 1; j >= 0; j--) {
+        mpz_mul(h, h, q);
+        mpz_mul_2exp(h, h, (mp_bitcnt_t) (shift[j + 1] - shift[j]));
+        mpz_fdiv_q(h, h, p);
+        mpz_fdiv_q_2exp(tmp, e->m[j], (mp_bitcnt_t) shift[j]);
+        mpz_add(h, h, tmp);
+    }
+    mpz_mul(h, h, q);
+    mpz_fdiv_q(h, h, p);
+    mpz_add(h, h, t->c[0]);
+    {
+        fmpz_t ft;
+        mag_t m;
+        fmpz_init(ft); mag_init(m);
+        fmpz_set_mpz(ft, h);
+        arb_set_fmpz(s, ft);
+        arb_mul_2exp_si(s, s, -F);
+        fmpz_set_ui(ft, (ulong) (2 * J + 3 + a));
+        fmpz_add_ui(ft, ft, (ulong) 1 << e_bits);
+        mag_set_fmpz(m, ft);
+        mag_mul_2exp_si(m, m, -F);
+        mag_add(arb_radref(s), arb_radref(s), m);
+        fmpz_clear(ft); mag_clear(m);
+    }
+    mpz_clear(h); mpz_clear(tmp);
+    flint_free(shift);
+    return 1;
+}
+
 /* ln z! for z = p/q >= 0 (engine.log_factorial, short z), at precision prec. */
 static int log_factorial(arb_t value, slong *a_out, const mpz_t p, const mpz_t q, slong rel_bits, slong prec)
 {
@@ -803,7 +1125,7 @@ static int log_factorial(arb_t value, slong *a_out, const mpz_t p, const mpz_t q
     *a_out = a;
     arb_init(s); arb_init(zb); arb_init(tt); arb_init(u);
     fmpz_init(fp); fmpz_init(fq);
-    if (!real_sum(s, a, F, p, q)) {
+    if (!large_sum(s, a, F, p, q) && !real_sum(s, a, F, p, q)) {
         arb_clear(s); arb_clear(zb); arb_clear(tt); arb_clear(u); fmpz_clear(fp); fmpz_clear(fq);
         return 0;
     }
@@ -928,7 +1250,7 @@ static int decide(fmpz_t n, fmpz_t e, const arb_t log_abs, const arb_t magnitude
             fmpz_set(e, hi);
             fmpz_sub_si(sh, hi, digits - 1);          /* shift = exp - digits + 1 */
             if (magnitude != NULL) {
-                if (fmpz_fits_si(sh) && fmpz_get_si(sh) > -WORD(1) << 40 && fmpz_get_si(sh) < WORD(1) << 40) {
+                if (fmpz_fits_si(sh) && fmpz_get_si(sh) > -(WORD(1) << 40) && fmpz_get_si(sh) < WORD(1) << 40) {
                     slong shift = fmpz_get_si(sh);
                     arb_ui_pow_ui(t, radix, (ulong) (shift <= 0 ? -shift : shift), prec);
                     if (shift <= 0) arb_mul(t, magnitude, t, prec);
@@ -941,8 +1263,18 @@ static int decide(fmpz_t n, fmpz_t e, const arb_t log_abs, const arb_t magnitude
                 arb_sub(t, log_abs, t, prec);
                 arb_exp(t, t, prec);
             }
-            fmpz_ui_pow_ui(unit, radix, (ulong) (digits - 1));
-            fmpz_mul_ui(top, unit, radix);
+            {   /* R^(digits-1) and R^digits: kept for the last (radix, digits) */
+                static fmpz_t unit_c, top_c;
+                static slong digits_c = 0;
+                static ulong radix_c = 0;
+                if (digits_c == 0) { fmpz_init(unit_c); fmpz_init(top_c); digits_c = -1; }
+                if (digits_c != digits || radix_c != radix) {
+                    fmpz_ui_pow_ui(unit_c, radix, (ulong) (digits - 1));
+                    fmpz_mul_ui(top_c, unit_c, radix);
+                    digits_c = digits; radix_c = radix;
+                }
+                fmpz_set(unit, unit_c); fmpz_set(top, top_c);
+            }
             if (!fmpz_equal(lo, hi)) {
                 ok = how == HOW_NEAREST && round_across_power(n, t, unit, radix, prec);
             } else {
@@ -1202,6 +1534,27 @@ static int parse_plain_decimal(mpz_t p, mpz_t q, const char *s, Py_ssize_t n)
     magnitude = (long) sig_len - 1 + exp10;
     if (magnitude < -max_decimal_exponent || magnitude > max_decimal_exponent) return 0;
     buf[blen] = 0;
+    if (sig_len <= 19 && exp10 <= 0 && exp10 >= -19) {
+        /* short: p and q = 10^-exp10 fit a limb; reduce by a binary gcd (same p/q as below) */
+        ulong pv = 0, qv = 1, g, u, v;
+        Py_ssize_t i2;
+        int sh;
+        for (i2 = k; i2 < blen; i2++) pv = pv * 10 + (ulong) (buf[i2] - '0');
+        for (i2 = 0; i2 < -exp10; i2++) qv *= 10;
+        u = pv; v = qv;
+        sh = __builtin_ctzll(u | v);
+        u >>= __builtin_ctzll(u);
+        while (v) {
+            v >>= __builtin_ctzll(v);
+            if (u > v) { ulong w = u; u = v; v = w; }
+            v -= u;
+        }
+        g = u << sh;
+        mpz_set_ui(p, pv / g);
+        mpz_set_ui(q, qv / g);
+        if (neg) mpz_neg(p, p);
+        return 1;
+    }
     if (mpz_set_str(p, buf + k, 10) != 0) return 0;
     mpz_set_ui(q, 1);
     if (exp10 > 0) {
@@ -1314,7 +1667,12 @@ static PyObject *py_gamma_first(PyObject *self, PyObject *const *args, Py_ssize_
                     PyObject *pn, *pe;
                     if (sign < 0) fmpz_neg(n, n);
                     pn = fmpz_to_py(n); pe = fmpz_to_py(e);
-                    if (pn && pe) res = Py_BuildValue("(NNnn)", pn, pe, (Py_ssize_t) a, (Py_ssize_t) (bits + extra));
+                    if (pn && pe && (res = PyTuple_New(4)) != NULL) {
+                        PyObject *pa = PyLong_FromSsize_t((Py_ssize_t) a), *pb = PyLong_FromSsize_t((Py_ssize_t) (bits + extra));
+                        PyTuple_SET_ITEM(res, 0, pn); PyTuple_SET_ITEM(res, 1, pe);
+                        PyTuple_SET_ITEM(res, 2, pa); PyTuple_SET_ITEM(res, 3, pb);
+                        if (pa == NULL || pb == NULL) { Py_DECREF(res); res = NULL; }
+                    }
                     else { Py_XDECREF(pn); Py_XDECREF(pe); }
                 } else {
                     res = Py_None; Py_INCREF(res);
@@ -1513,7 +1871,41 @@ static PyObject *py_cache_clear(PyObject *self, PyObject *noargs)
     Py_RETURN_NONE;
 }
 
+static PyObject *py_set_large_z(PyObject *self, PyObject *args)
+{
+    long wait, ratio;
+    if (!PyArg_ParseTuple(args, "ll", &wait, &ratio)) return NULL;
+    if (wait < 0 || ratio < 1) { PyErr_SetString(PyExc_ValueError, "spouge._core: wait >= 0 and ratio >= 1"); return NULL; }
+    large_z_wait = wait; large_z_ratio = ratio;
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_moments_info(PyObject *self, PyObject *noargs)
+{
+    long n = 0;
+    moments *e;
+    for (e = mom_head; e; e = e->next) n++;
+    return Py_BuildValue("{s:l,s:d,s:d,s:l,s:l,s:l,s:l}", "entries", n, "bits", mom_bits, "budget_bits",
+                         cache_budget_bits / 4, "made", moments_made, "calls", large_z_calls,
+                         "wait", large_z_wait, "ratio", large_z_ratio);
+}
+
+static PyObject *py_moments_clear(PyObject *self, PyObject *noargs)
+{
+    while (mom_head) {
+        moments *e = mom_head;
+        mom_unlink(e);
+        moments_free(e);
+    }
+    mom_bits = 0.0;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef core_methods[] = {
+    {"set_large_z", py_set_large_z, METH_VARARGS,
+     "set_large_z(wait, ratio): the 1/z expansion's policy (moments made after wait*(J+1) eligible calls; J+1 <= (a-1)/ratio)."},
+    {"moments_info", py_moments_info, METH_NOARGS, "The large-z moment cache: entries, bits, budget, made, calls, wait, ratio."},
+    {"moments_clear", py_moments_clear, METH_NOARGS, "Drop every cached moment table (and the call counts)."},
     {"gamma_pass", py_gamma_pass, METH_VARARGS, gamma_pass_doc},
     {"lgamma_pass", py_lgamma_pass, METH_VARARGS, lgamma_pass_doc},
     {"log_factorial", py_log_factorial, METH_VARARGS, log_factorial_doc},

@@ -102,3 +102,9 @@ if _core is not None:
     cache_info = _core.cache_info
     has_table = _core.has_table
     cache_clear = _core.cache_clear
+    set_large_z = _core.set_large_z
+    """set_large_z(wait, ratio): the 1/z expansion's policy for large x (engine.MOMENTS.wait and
+    engine.LARGE_Z_RATIO on the Python side): moments made after wait*(J+1) eligible calls on a
+    table, the expansion used where J + 1 <= (a-1)/ratio.  Defaults 2, 2."""
+    moments_info = _core.moments_info
+    moments_clear = _core.moments_clear

@@ -263,6 +263,26 @@ def enclosing(fn):
     return wrapper
 
 
+def _first_pass_in_c(kind: int, name: str):
+    """The outermost layer of gamma (kind 0) and factorial (kind 1): a short real x in nearest mode goes
+    straight to the whole first pass in C (``_c_first``, read at call time) and its result; anything
+    else, or an undecided pass, takes the full path.  No extra Python frame on the hot path."""
+
+    def wrap(full):
+        @functools.wraps(full)
+        def first_in_c(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None):
+            if _c_first is not None and rounding == "nearest" and bits is None:
+                first = _c_first(x, digits, kind)
+                if first is not None:
+                    return SpougeResult(name, x if type(x) is str else int_text(x), digits, first[0], first[1],
+                                        first[2], _bound_for(first[2]), first[3], 10, "nearest", False, x)
+            return full(x, digits, rounding=rounding, bits=bits)
+
+        return first_in_c
+
+    return wrap
+
+
 def _precision_args(digits, rounding: str, bits) -> tuple[int, str, int]:
     """(digits in the result's radix, mode, radix) from the public keywords."""
     if rounding not in MODES:
@@ -280,6 +300,7 @@ def _precision_args(digits, rounding: str, bits) -> tuple[int, str, int]:
 MAX_BITS = 332_193
 
 
+@_first_pass_in_c(0, "gamma")
 @enclosing
 def gamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None):
     """Γ(x) to `digits` significant digits, correctly rounded for real x.
@@ -291,11 +312,6 @@ def gamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = 
     bits: round to that many bits in binary instead of `digits` decimal digits.
     Raises PoleError at 0, -1, -2, ...; ValueError/TypeError for bad input.
     """
-    if _c_first is not None and rounding == "nearest" and bits is None:  # a short real x: the first pass in C
-        first = _c_first(x, digits, 0)
-        if first is not None:
-            return SpougeResult("gamma", x if type(x) is str else int_text(x), digits, first[0], first[1], first[2],
-                                _bound_for(first[2]), first[3], 10, "nearest", False, x)
     digits, mode, radix = _precision_args(digits, rounding, bits)
     value = parse_number(x)
     text = _exact_text(x)
@@ -307,14 +323,10 @@ def gamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = 
     return _real_result("gamma", value, text, digits, int(value) - 1 if _is_integer(value) else None, mode, radix)
 
 
+@_first_pass_in_c(1, "factorial")
 @enclosing
 def factorial(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None):
     """x! = Γ(x+1) to `digits` significant digits (see gamma).  Poles at -1, -2, ..."""
-    if _c_first is not None and rounding == "nearest" and bits is None:
-        first = _c_first(x, digits, 1)
-        if first is not None:
-            return SpougeResult("factorial", x if type(x) is str else int_text(x), digits, first[0], first[1], first[2],
-                                _bound_for(first[2]), first[3], 10, "nearest", False, x)
     digits, mode, radix = _precision_args(digits, rounding, bits)
     value = parse_number(x)
     text = _exact_text(x)
