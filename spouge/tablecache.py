@@ -36,7 +36,7 @@ import threading
 
 import gmpy2
 
-from .numerics import coefficients
+from .numerics import coefficients, progress
 
 log = logging.getLogger("spouge.tablecache")
 
@@ -192,17 +192,29 @@ def generate(a: int, frac_bits: int, workers: int | None = None) -> tuple:
     except (OSError, RuntimeError) as exc:
         log.warning("no process pool for the coefficients (%s): making the table in this process", exc)
         return tuple(coefficients.iter_coefficients(a, frac_bits))
+    reporter = progress.current()
+    failed: BaseException | None = None
+    done = 0
     try:
-        chunks = list(pool.map(_chunk, jobs))
-    except (OSError, RuntimeError, concurrent.futures.process.BrokenProcessPool) as exc:
-        pool.shutdown(wait=True)
-        log.warning("parallel coefficient generation failed (%s): making the table in this process", exc)
-        return tuple(coefficients.iter_coefficients(a, frac_bits))
+        futures = [pool.submit(_chunk, job) for job in jobs]
+        for finished in concurrent.futures.as_completed(futures):
+            try:
+                done += len(finished.result())
+            except (OSError, RuntimeError, concurrent.futures.process.BrokenProcessPool) as exc:
+                failed = exc
+                break
+            if reporter is not None:  # as the chunks come in (the children never report)
+                reporter("coefficients", done, a)
     except BaseException:
-        # interrupted (^C, a server's watchdog): return at once; chunks already running finish in their
-        # children (a fraction of the table each) and the rest are cancelled
+        # interrupted (^C, a server's watchdog, a reporter that raised): return at once; chunks already
+        # running finish in their children (a fraction of the table each) and the rest are cancelled
         pool.shutdown(wait=False, cancel_futures=True)
         raise
+    if failed is not None:
+        pool.shutdown(wait=True)
+        log.warning("parallel coefficient generation failed (%s): making the table in this process", failed)
+        return tuple(coefficients.iter_coefficients(a, frac_bits))
+    chunks = [f.result() for f in futures]
     pool.shutdown(wait=True)
     return tuple(c for chunk in chunks for c in chunk)
 

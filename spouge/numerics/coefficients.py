@@ -19,6 +19,8 @@ Invariants:
   streamed instead of stored, so 100000 digits needs memory O(digits), not O(a*digits).
   A miss may be served by ``CACHE.provider`` (the disk cache and the parallel
   generator of ``spouge.tablecache``, outside this pure layer).
+- A whole table made here (a >= PROGRESS_MIN_A) reports ("coefficients", k, a)
+  to ``progress`` a few hundred times; a reporter that raises stops it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from functools import lru_cache
 
 import gmpy2
 from flint import arb, ctx, fmpz
+
+from . import progress
 
 LOG2_2PI = math.log2(2 * math.pi)
 LOG2_E = math.log2(math.e)
@@ -43,6 +47,9 @@ COEFF_GUARD_BITS = 30
 CACHE_BUDGET_BITS = 8 * 160 * 2**20
 
 MIN_A = 3
+
+#: Tables from this size up report their progress (numerics.progress); smaller ones take milliseconds.
+PROGRESS_MIN_A = 1000
 
 
 def log2_truncation_bound(a: int) -> float:
@@ -110,6 +117,9 @@ def iter_coefficients(a: int, frac_bits: int, start: int = 0, stop: int | None =
     (``spouge.tablecache``); each C_k is checked on its own ball either way.
     """
     stop = a if stop is None else stop
+    # The whole table (not a chunk: spouge.tablecache reports those) reports to numerics.progress.
+    reporter = progress.current() if start == 0 and stop == a and a >= PROGRESS_MIN_A else None
+    step = max(1, a // 200)
     sizes = log2_abs_coefficients(a)
     # The running factor r_k = e^(a-k)/(k-1)! must be as accurate as the
     # largest coefficient still to come, plus the error that the remaining
@@ -138,15 +148,18 @@ def iter_coefficients(a: int, frac_bits: int, start: int = 0, stop: int | None =
         while True:
             with ctx.workprec(max(64, frac_bits + math.ceil(sizes[k]) + extra)):
                 base = arb(j)
-                c = (base ** k) * base.rsqrt() * running
+                # +running: rounded to this precision first (Arb multiplies whole mantissas), as the C core does
+                c = (base ** k) * base.rsqrt() * (+running)
                 fixed = _to_fixed(c, frac_bits)
             if fixed is not None:
                 break
             extra += 64  # pragma: no cover - only if the estimate was far off
+        if reporter is not None and ((k + 1) % step == 0 or k + 1 == a):
+            reporter("coefficients", k + 1, a)
         yield gmpy2.mpz(fixed if k % 2 == 1 else -fixed)
         if k + 1 < stop:
             with ctx.workprec(max(64, frac_bits + math.ceil(remaining_top[k + 1]) + slack)):
-                running = running * inv_e / k
+                running = running * (+inv_e) / k
 
 
 class _TableCache:
