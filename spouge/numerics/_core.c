@@ -93,7 +93,7 @@ static slong bit_length_si(slong v)
 typedef struct {
     slong a, F, k, slack;
     double *sizes, *top;
-    arb_t running, inv_e, tmp;
+    arb_t running, inv_e2, tmp;  /* running = r_k^2 = e^(2(a-k))/(k-1)!^2; inv_e2 = e^-2 */
 } coeff_gen;
 
 /* lo (lo+1) ... (hi-1) exactly, by binary splitting (1 when hi <= lo); our own product, no library factorial. */
@@ -158,10 +158,10 @@ static slong gen_prec(const coeff_gen *g, double size, slong extra)
     return prec < 64 ? 64 : prec;
 }
 
-/* A generator positioned at C_first (first >= 1): the running factor r_k = e^(a-k)/(k-1)!
- * is made directly at k = first (one exp, one exact product), as coefficients.iter_coefficients
- * does for a chunk, so ranges of k can be made on separate threads.  c0 (if not NULL) gets C_0.
- * Touches no Python object: safe on any thread. */
+/* A generator positioned at C_first (first >= 1): the square of the running factor,
+ * r_k^2 = e^(2(a-k))/(k-1)!^2, is made directly at k = first (one exp, one exact product), as
+ * coefficients.iter_coefficients does for a chunk, so ranges of k can be made on separate
+ * threads.  c0 (if not NULL) gets C_0.  Touches no Python object: safe on any thread. */
 static int gen_init_at(coeff_gen *g, slong a, slong F, slong first, mpz_t c0)
 {
     slong k, prec;
@@ -180,7 +180,7 @@ static int gen_init_at(coeff_gen *g, slong a, slong F, slong first, mpz_t c0)
     for (k = a - 2; k >= 1; k--) if (g->top[k + 1] > g->top[k]) g->top[k] = g->top[k + 1];
     g->slack = COEFF_GUARD_BITS + bit_length_si(a) + 8;
     prec = F + (slong) top + g->slack;
-    arb_init(g->running); arb_init(g->inv_e); arb_init(g->tmp);
+    arb_init(g->running); arb_init(g->inv_e2); arb_init(g->tmp);
     if (c0 != NULL) {
         arb_const_pi(g->tmp, prec);
         arb_mul_2exp_si(g->tmp, g->tmp, 1);
@@ -188,15 +188,16 @@ static int gen_init_at(coeff_gen *g, slong a, slong F, slong first, mpz_t c0)
         ok = to_fixed(c0, g->tmp, F);
     }
     if (first < a) {
-        arb_set_si(g->inv_e, -1);
-        arb_exp(g->inv_e, g->inv_e, prec);
+        arb_set_si(g->inv_e2, -2);
+        arb_exp(g->inv_e2, g->inv_e2, prec);
         prec = gen_prec(g, g->top[first], g->slack);
-        arb_set_si(g->running, a - first);
+        arb_set_si(g->running, 2 * (a - first));
         arb_exp(g->running, g->running, prec);
         if (first > 2) {
             fmpz_t f;
             fmpz_init(f);
             product_range(f, 2, (ulong) first);
+            fmpz_mul(f, f, f);
             arb_div_fmpz(g->running, g->running, f, prec);
             fmpz_clear(f);
         }
@@ -204,8 +205,9 @@ static int gen_init_at(coeff_gen *g, slong a, slong F, slong first, mpz_t c0)
     return ok;
 }
 
-/* The next coefficient C_k (k = g->k), then advance.  The long operands (the running
- * factor, 1/e) are rounded to the precision of the product first: Arb multiplies whole
+/* The next coefficient C_k (k = g->k), then advance: c_k = j^k sqrt(r_k^2 / j), j = a - k
+ * (one square root of a long number costs less than 1/sqrt(j) and a product).  The long
+ * operands (r_k^2, e^-2) are rounded to the precision of the step first: Arb multiplies whole
  * mantissas, and this halves the cost; the balls stay exact enclosures. */
 static void gen_next(coeff_gen *g, mpz_t out)
 {
@@ -216,9 +218,9 @@ static void gen_next(coeff_gen *g, mpz_t out)
         prec = gen_prec(g, g->sizes[k], extra);
         arb_set_si(base, j);
         arb_pow_ui(c, base, (ulong) k, prec);
-        arb_rsqrt(r, base, prec);
-        arb_mul(c, c, r, prec);
         arb_set_round(r, g->running, prec);
+        arb_div_ui(r, r, (ulong) j, prec);
+        arb_sqrt(r, r, prec);
         arb_mul(c, c, r, prec);
         if (to_fixed(out, c, g->F)) break;
         extra += 64;
@@ -226,9 +228,9 @@ static void gen_next(coeff_gen *g, mpz_t out)
     if (k % 2 == 0) mpz_neg(out, out);
     if (k + 1 < a) {
         prec = gen_prec(g, g->top[k + 1], g->slack);
-        arb_set_round(g->tmp, g->inv_e, prec);
+        arb_set_round(g->tmp, g->inv_e2, prec);
         arb_mul(g->running, g->running, g->tmp, prec);
-        arb_div_ui(g->running, g->running, (ulong) k, prec);
+        arb_div_ui(g->running, g->running, (ulong) k * (ulong) k, prec);
     }
     g->k++;
     arb_clear(base); arb_clear(c); arb_clear(r);
@@ -237,7 +239,7 @@ static void gen_next(coeff_gen *g, mpz_t out)
 static void gen_clear(coeff_gen *g)
 {
     flint_free(g->sizes); flint_free(g->top);
-    arb_clear(g->running); arb_clear(g->inv_e); arb_clear(g->tmp);
+    arb_clear(g->running); arb_clear(g->inv_e2); arb_clear(g->tmp);
 }
 
 typedef struct table {
