@@ -7,7 +7,10 @@
  *     per-coefficient precisions (so the integers are identical); a miss is first
  *     offered to the Python provider (the disk cache of spouge.tablecache);
  *     tables cached per (a, F) in an LRU bounded by total bits (the budget of
- *     coefficients.CACHE); larger ones streamed, never stored;
+ *     coefficients.CACHE); larger ones streamed, never stored, at fewer fraction
+ *     bits when the sum is provably large (real_sum); new tables and streamed
+ *     sums made on threads in chunks (stream_coefficients), with progress
+ *     reports to numerics.progress from the calling thread (set_progress);
  *   - the fixed-point sum (engine._real_sum): exact floor divisions with the
  *     same proven error (2a units, or a*q + a when q < 2^64 is factored out),
  *     by four interleaved one- or two-limb division chains (2x GMP's latency-bound
@@ -26,7 +29,8 @@
  * Builds against FLINT 2.9 + separate Arb 2.23 (<arb.h>, -lflint-arb or -larb)
  * and FLINT 3 (<flint/arb.h>, -lflint).  No library gamma is used.  The GIL is
  * held throughout (the table cache is process-global); only the worker threads
- * of a large sum run without Python, on private accumulators.
+ * of a large sum or of coefficient chunks run without Python, on private
+ * accumulators; the calling thread alone runs signal handlers and reporters.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
