@@ -736,12 +736,12 @@ static PyObject *progress_current = NULL;  /* set_progress(): progress.current, 
 typedef struct {
     slong a, F;
     mpz_srcptr p, q;        /* sums: z = p/q, denominators p + k q */
-    int mode, use_ui;       /* as in real_sum */
+    int use_ui;             /* p + (a-1) q and q fit a limb */
     ulong p_ui, q_ui;
-    mpz_t *table;           /* tables: C_k goes to table[k] (else: sums) */
+    mpz_t *table;           /* tables: C_k goes to table[k] */
+    arb_ptr sums;           /* or sums: chunk i's ball of sum c_k/(z+k) (stream_horner_chunk) */
     slong nchunks;
     slong *bounds;          /* chunk i = [bounds[i], bounds[i + 1]) */
-    mpz_t *parts;           /* sums: chunk i's partial sum of floors */
     int next_chunk, finished, abort;  /* __atomic */
     slong done;             /* __atomic: coefficients made (C_0 counted by the caller) */
     PyObject *reporter;     /* calling thread only */
@@ -775,70 +775,87 @@ static int stream_step(stream_job *job, int is_main)
     return 1;
 }
 
-/* Chunk i: its coefficients into the table, or the floors of its terms into parts[i]
- * (the same floors, groups and proven error as the table sums in real_sum). 0 = stopped. */
+/* Chunk i of a new table: its coefficients into table[kb..ke). 0 = stopped. */
 static int stream_chunk(stream_job *job, slong i, int is_main)
 {
     slong kb = job->bounds[i], ke = job->bounds[i + 1], k;
     coeff_gen g;
-    mpz_t ck, tmp, d;
     int ok = 1;
     if (kb >= ke) return 1;
     gen_init_at(&g, job->a, job->F, kb, NULL);
-    if (job->table != NULL) {
-        for (k = kb; k < ke && ok; k++) {
-            gen_next(&g, job->table[k]);
-            ok = stream_step(job, is_main);
-        }
-        gen_clear(&g);
-        return ok;
+    for (k = kb; k < ke && ok; k++) {
+        gen_next(&g, job->table[k]);
+        ok = stream_step(job, is_main);
     }
-    mpz_init(ck); mpz_init(tmp); mpz_init(d);
-    if (job->use_ui && job->mode != 2) {
-        /* Terms grouped while the product of their denominators fits a limb:
-         * floor(sum_{k in g} C_k / d_k) = floor(N / D), N = sum C_k D / d_k (exact),
-         * one floor (< 1 unit) per group instead of per term, so the error bound
-         * (2a units, or a*q + a) still holds. */
-        ulong dui = job->p_ui + (ulong) (kb - 1) * job->q_ui, qui = job->q_ui;
-        mpz_t num;
-        mpz_init(num);
-        k = kb;
-        while (k < ke && ok) {
-            ulong D;
-            dui += qui;
-            D = dui;
-            gen_next(&g, num);
-            ok = stream_step(job, is_main);
-            k++;
-            while (ok && k < ke && dui + qui <= ULONG_MAX / D) {
-                dui += qui;
-                gen_next(&g, ck);
-                ok = stream_step(job, is_main);
-                mpz_mul_ui(num, num, dui);
-                mpz_addmul_ui(num, ck, D);
-                D *= dui;
-                k++;
-            }
-            mpz_fdiv_q_ui(tmp, num, D);
-            mpz_add(job->parts[i], job->parts[i], tmp);
+    gen_clear(&g);
+    return ok;
+}
+
+/* Chunk i of a streamed sum as a ball: sums[i] = sum_{k in chunk} c_k / (z + k), by Horner's rule in
+ * e^-1 from the chunk's top down,
+ *     H = Y_k + H e^-1 / k,   Y_k = (-1)^(k-1) j^k / sqrt(j) / (z + k),  j = a - k,
+ * so that sum c_k/(z+k) = H_kb e^(a-kb)/(kb-1)!  (one exp and one exact product per chunk).  Per term:
+ * a power, 1/sqrt(j), one product and the Horner product by e^-1 (the table generator needs a long
+ * square root instead of 1/sqrt(j)); the divisions by k and z + k are by short integers.
+ * Precisions: Y_k at F + log2|c_k| + guard, H_k at F + max_{m >= k} log2|c_m| + slack: a rounding
+ * in H_k reaches the sum multiplied by e^(a-k+1)/(k-1)!, i.e. at most 2^-F-slack a times the tail of
+ * |c_m|; every step is a ball operation, so sums[i] encloses the exact chunk sum whatever happens. */
+static int stream_horner_chunk(stream_job *job, slong i, int is_main)
+{
+    slong kb = job->bounds[i], ke = job->bounds[i + 1], a = job->a, k, j, prec;
+    coeff_gen g;  /* for its sizes and suffix maxima (gen_init_at at k = a makes no running factor) */
+    arb_t h, y, r, e1;
+    fmpz_t fd, fq;
+    int ok = 1;
+    arb_zero(job->sums + i);
+    if (kb >= ke) return 1;
+    gen_init_at(&g, a, job->F, a, NULL);
+    arb_init(h); arb_init(y); arb_init(r); arb_init(e1);
+    fmpz_init(fd); fmpz_init(fq);
+    fmpz_set_mpz(fq, job->q);
+    prec = gen_prec(&g, g.top[kb], g.slack);
+    arb_set_si(e1, -1);
+    arb_exp(e1, e1, prec);
+    for (k = ke - 1; k >= kb && ok; k--) {
+        slong extra = COEFF_GUARD_BITS, yprec;
+        j = a - k;
+        yprec = gen_prec(&g, g.sizes[k], extra);
+        arb_set_si(r, j);
+        arb_pow_ui(y, r, (ulong) k, yprec);
+        arb_rsqrt(r, r, yprec);
+        arb_mul(y, y, r, yprec);
+        if (job->use_ui) {                                  /* z + k = (p + k q) / q, p + k q < 2^64 */
+            if (job->q_ui != 1) arb_mul_ui(y, y, job->q_ui, yprec);
+            arb_div_ui(y, y, job->p_ui + (ulong) k * job->q_ui, yprec);
+        } else {
+            fmpz_set_mpz(fd, job->p);
+            fmpz_addmul_ui(fd, fq, (ulong) k);
+            arb_mul_fmpz(y, y, fq, yprec);
+            arb_div_fmpz(y, y, fd, yprec);
         }
-        mpz_clear(num);
-    } else {
-        mpz_mul_ui(d, job->q, (ulong) kb);
-        mpz_add(d, d, job->p);
-        for (k = kb; k < ke && ok; k++, mpz_add(d, d, job->q)) {
-            gen_next(&g, ck);
-            ok = stream_step(job, is_main);
-            if (job->mode == 2) {
-                mpz_mul(tmp, ck, job->q);
-                mpz_fdiv_q(tmp, tmp, d);
-            } else {
-                mpz_fdiv_q(tmp, ck, d);
-            }
-            mpz_add(job->parts[i], job->parts[i], tmp);
+        if (k % 2 == 0) arb_neg(y, y);
+        prec = gen_prec(&g, g.top[k], g.slack);
+        if (k == ke - 1) arb_set(h, y);
+        else {
+            arb_set_round(r, e1, prec);
+            arb_mul(h, h, r, prec);
+            arb_div_ui(h, h, (ulong) k, prec);
+            arb_add(h, h, y, prec);
         }
+        ok = stream_step(job, is_main);
     }
-    mpz_clear(ck); mpz_clear(tmp); mpz_clear(d);
+    if (ok) {  /* times e^(a-kb)/(kb-1)! */
+        prec = gen_prec(&g, g.top[kb], g.slack);
+        arb_set_si(r, a - kb);
+        arb_exp(r, r, prec);
+        if (kb > 2) {
+            product_range(fd, 2, (ulong) kb);
+            arb_div_fmpz(r, r, fd, prec);
+        }
+        arb_mul(job->sums + i, h, r, prec);
+    }
+    arb_clear(h); arb_clear(y); arb_clear(r); arb_clear(e1);
+    fmpz_clear(fd); fmpz_clear(fq);
     gen_clear(&g);
     return ok;
 }
@@ -848,7 +865,7 @@ static int stream_work(stream_job *job, int is_main)
     for (;;) {
         slong i = __atomic_fetch_add(&job->next_chunk, 1, __ATOMIC_RELAXED);
         if (i >= job->nchunks) return 1;
-        if (!stream_chunk(job, i, is_main)) return 0;
+        if (!(job->sums != NULL ? stream_horner_chunk(job, i, is_main) : stream_chunk(job, i, is_main))) return 0;
     }
 }
 
@@ -861,22 +878,29 @@ static void *stream_thread(void *arg)
     return NULL;
 }
 
-/* Make C_1..C_{a-1} at fraction bits F on sum_threads() threads, into table (if not NULL)
- * or as the sum of floors of C_k / d_k (d_k = p + k q, see real_sum) into acc.
+/* Make C_1..C_{a-1} at fraction bits F on sum_threads() threads, into table (if not NULL),
+ * or add sum_{k=1}^{a-1} c_k/(z+k), z = p/q, to the ball `ball` (absolute accuracy ~2^-F).
  * 1 = done; 0 = stopped, with a Python exception set (signal handler or reporter). */
-static int stream_coefficients(mpz_t acc, mpz_t *table, slong a, slong F, mpz_srcptr p, mpz_srcptr q,
-                               int mode, int use_ui)
+static int stream_coefficients(mpz_t *table, slong a, slong F, mpz_srcptr p, mpz_srcptr q, arb_ptr ball)
 {
     stream_job job;
     pthread_t tid[SUM_MAX_THREADS];
     int started[SUM_MAX_THREADS];
     int nt = sum_threads(), t, ok, ran = 0;
     slong i, k, nch;
-    double *w, total = 0, run = 0, log_fact = 0;
+    double *w, total = 0, run = 0, log_fact = 0, top = 0;
 
     memset(&job, 0, sizeof(job));
-    job.a = a; job.F = F; job.p = p; job.q = q; job.mode = mode; job.use_ui = use_ui; job.table = table;
-    if (table == NULL && use_ui) { job.p_ui = mpz_get_ui(p); job.q_ui = mpz_get_ui(q); }
+    job.a = a; job.F = F; job.p = p; job.q = q; job.table = table;
+    if (table == NULL) {  /* the largest denominator p + (a-1) q, and q, in a limb? */
+        mpz_t d;
+        mpz_init(d);
+        mpz_mul_ui(d, q, (ulong) (a - 1));
+        mpz_add(d, d, p);
+        job.use_ui = mpz_fits_ulong_p(d) && mpz_fits_ulong_p(q);
+        if (job.use_ui) { job.p_ui = mpz_get_ui(p); job.q_ui = mpz_get_ui(q); }
+        mpz_clear(d);
+    }
     job.report_step = a / 200 > 0 ? a / 200 : 1;
     if (progress_current != NULL && a >= PROGRESS_MIN_A) {
         PyObject *r = PyObject_CallNoArgs(progress_current);
@@ -888,8 +912,9 @@ static int stream_coefficients(mpz_t acc, mpz_t *table, slong a, slong F, mpz_sr
     w[0] = 0;
     for (k = 1; k < a; k++) {
         slong j = a - k;
-        double prec = F + ((k - 0.5) * log((double) j) + j - log_fact) * LOG2_E;
+        double size = ((k - 0.5) * log((double) j) + j - log_fact) * LOG2_E, prec = F + size;
         log_fact += log((double) k);
+        if (size > top) top = size;
         w[k] = prec < 64 ? 64.0 : pow(prec, 1.1);
         total += w[k];
     }
@@ -897,12 +922,11 @@ static int stream_coefficients(mpz_t acc, mpz_t *table, slong a, slong F, mpz_sr
     nch = nt == 1 ? 1 : 4 * nt;  /* ~0.25 s to start a chunk at 100000 digits; 4 per thread even out the load */
     job.nchunks = nch;
     job.bounds = (slong *) flint_malloc(sizeof(slong) * (nch + 1));
-    job.parts = (mpz_t *) flint_malloc(sizeof(mpz_t) * nch);
+    if (ball != NULL) job.sums = _arb_vec_init(nch);
     job.bounds[0] = 1;
     for (i = 0, k = 1; i < nch; i++) {
         while (k < a && run < total * (i + 1) / nch) run += w[k++];
         job.bounds[i + 1] = i == nch - 1 ? a : k;
-        mpz_init(job.parts[i]);
     }
     flint_free(w);
     for (t = 1; t < nt; t++) started[t] = pthread_create(&tid[t], NULL, stream_thread, &job) == 0;
@@ -916,11 +940,12 @@ static int stream_coefficients(mpz_t acc, mpz_t *table, slong a, slong F, mpz_sr
     }
     for (t = 1; t < nt; t++) if (started[t]) pthread_join(tid[t], NULL);
     if (ok && !stream_poll(&job)) ok = 0;  /* the last report (done == a) */
-    for (i = 0; i < nch; i++) {
-        if (ok && acc != NULL) mpz_add(acc, acc, job.parts[i]);
-        mpz_clear(job.parts[i]);
+    if (ball != NULL) {
+        for (i = 0; ok && i < nch; i++)
+            arb_add(ball, ball, job.sums + i, F + (slong) top + 2 * COEFF_GUARD_BITS + bit_length_si(a));
+        _arb_vec_clear(job.sums, nch);
     }
-    flint_free(job.parts); flint_free(job.bounds);
+    flint_free(job.bounds);
     Py_XDECREF(job.reporter);
     return ok;
 }
@@ -957,15 +982,37 @@ static int make_table(mpz_t *c, slong a, slong F)
         PyErr_SetString(PyExc_ArithmeticError, "spouge._core: internal: coefficient ball too wide");
         return 0;
     }
-    return stream_coefficients(NULL, c, a, F, NULL, NULL, 0, 0);
+    return stream_coefficients(c, a, F, NULL, NULL, NULL);
+}
+
+/* S(p/q) = c_0 + sum_{k=1}^{a-1} c_k/(z+k) for a table too large to keep: streamed, never stored,
+ * as a ball made on threads (stream_coefficients, Horner's rule per chunk) to an absolute accuracy
+ * of ~2^-F', F' = F - shift, where 2^(shift + 16) <= S is proven (stream_log2_sum_lower): relative
+ * to S that is no worse than the table path's (2a or a q + a) 2^-F for S >= 2^-16, and S >= 0.88
+ * for every z >= 0.  The ball is Arb's enclosure of the exact sum (no fixed-point bound needed).
+ * At 100000 digits, x = 0.5, S ~ 2^180900: every term is made with 180000 fewer bits. */
+static int stream_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
+{
+    double lower = stream_log2_sum_lower(a, p, q);
+    slong shift = lower > 16 + 1 ? (slong) floor(lower) - 16 : 0;
+    arb_t c0;
+    cache_streams++;
+    if (shift > F - 64) shift = F - 64 > 0 ? F - 64 : 0;
+    F -= shift;
+    arb_zero(s);
+    if (!stream_coefficients(NULL, a, F, p, q, s)) return 0;
+    arb_init(c0);  /* + c_0 = sqrt(2 pi) */
+    arb_const_pi(c0, F + 64);
+    arb_mul_2exp_si(c0, c0, 1);
+    arb_sqrt(c0, c0, F + 64);
+    arb_add(s, s, c0, F + 64 + (slong) (lower > 0 ? lower : 0));
+    arb_clear(c0);
+    return 1;
 }
 
 /* S(p/q) for p/q >= 0 as a ball (engine._real_sum). Returns 0 on failure.
- * A table too large to keep is streamed: made on threads (stream_coefficients) at
- * F' = F - shift fraction bits, where 2^(shift + 16) <= S is proven (stream_log2_sum_lower):
- * the error, (2a or a q + a) units of 2^-F', is then relative to S no larger than the
- * table path's (2a or a q + a) 2^-F for S >= 2^-16, and S >= 0.88 for every z >= 0.
- * At 100000 digits, x = 0.5, S ~ 2^180900: each C_k has 180000 fewer bits to make. */
+ * From the cached table: exact floor divisions, proven error 2a units of 2^-F (or a q + a when
+ * q < 2^64 is factored out); tables too large to keep: stream_sum. */
 static int real_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
 {
     size_t d_bits;
@@ -977,7 +1024,7 @@ static int real_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
     fmpz_t ft;
     mag_t m;
 
-    if (t == NULL && !too_big) return 0;
+    if (t == NULL) return too_big ? stream_sum(s, a, F, p, q) : 0;
     mpz_init(total); mpz_init(acc); mpz_init(tmp); mpz_init(d); mpz_init(err);
     mode = mpz_cmp_ui(q, 1) == 0 ? 0 : (mpz_sizeinbase(q, 2) <= Q_HEADROOM_BITS ? 1 : 2);
     /* denominators p + k q, k = 1..a-1: ulong if the largest fits */
@@ -985,28 +1032,7 @@ static int real_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
     mpz_add(d, d, p);
     d_bits = mpz_sizeinbase(d, 2);  /* the largest denominator, before d is reused */
     use_ui = mpz_fits_ulong_p(d) && mpz_fits_ulong_p(q);
-    if (t == NULL) {
-        double lower = stream_log2_sum_lower(a, p, q);
-        slong shift = lower > 16 + 1 ? (slong) floor(lower) - 16 : 0;
-        arb_t c0;
-        cache_streams++;
-        if (shift > F - 64) shift = F - 64 > 0 ? F - 64 : 0;
-        F -= shift;
-        arb_init(c0);
-        arb_const_pi(c0, F + 64);
-        arb_mul_2exp_si(c0, c0, 1);
-        arb_sqrt(c0, c0, F + 64);
-        if (!to_fixed(total, c0, F)) {  /* not reached: 64 spare bits */
-            arb_clear(c0);
-            mpz_clear(total); mpz_clear(acc); mpz_clear(tmp); mpz_clear(d); mpz_clear(err);
-            return 0;
-        }
-        arb_clear(c0);
-        if (!stream_coefficients(mode == 1 ? acc : total, NULL, a, F, p, q, mode, use_ui)) {
-            mpz_clear(total); mpz_clear(acc); mpz_clear(tmp); mpz_clear(d); mpz_clear(err);
-            return 0;
-        }
-    } else {
+    {
         mpz_set(total, t->c[0]);
         if (use_ui) { qui = mpz_get_ui(q); dui = mpz_get_ui(p); }
         else mpz_set(d, p);
