@@ -797,19 +797,22 @@ static int stream_chunk(stream_job *job, slong i, int is_main)
  * so that sum c_k/(z+k) = H_kb e^(a-kb)/(kb-1)!  (one exp and one exact product per chunk).  Per term:
  * a power, 1/sqrt(j), one product and the Horner product by e^-1 (the table generator needs a long
  * square root instead of 1/sqrt(j)); the divisions by k and z + k are by short integers.
- * Precisions: Y_k at F + log2|c_k| + guard, H_k at F + max_{m >= k} log2|c_m| + slack: a rounding
- * in H_k reaches the sum multiplied by e^(a-k+1)/(k-1)!, i.e. at most 2^-F-slack a times the tail of
- * |c_m|; every step is a ball operation, so sums[i] encloses the exact chunk sum whatever happens. */
+ * Precisions: Y_k at F + log2|c_k| + guard, H_k at F + max_{k <= m < ke} log2|c_m| + slack: a
+ * rounding in H_k reaches the sum multiplied by e^(a-k+1)/(k-1)!, i.e. at most 2^-F-slack a times the
+ * chunk's tail of |c_m|; every step is a ball operation, so sums[i] encloses the exact chunk sum
+ * whatever happens (the precisions only decide how narrow). */
 static int stream_horner_chunk(stream_job *job, slong i, int is_main)
 {
     slong kb = job->bounds[i], ke = job->bounds[i + 1], a = job->a, k, j, prec;
     coeff_gen g;  /* for its sizes and suffix maxima (gen_init_at at k = a makes no running factor) */
     arb_t h, y, r, e1;
     fmpz_t fd, fq;
+    double local_top;  /* max log2|c_m| over m = k..ke-1: only this chunk's tail meets H_k's roundings */
     int ok = 1;
     arb_zero(job->sums + i);
     if (kb >= ke) return 1;
     gen_init_at(&g, a, job->F, a, NULL);
+    local_top = g.sizes[ke - 1];
     arb_init(h); arb_init(y); arb_init(r); arb_init(e1);
     fmpz_init(fd); fmpz_init(fq);
     fmpz_set_mpz(fq, job->q);
@@ -834,7 +837,8 @@ static int stream_horner_chunk(stream_job *job, slong i, int is_main)
             arb_div_fmpz(y, y, fd, yprec);
         }
         if (k % 2 == 0) arb_neg(y, y);
-        prec = gen_prec(&g, g.top[k], g.slack);
+        if (g.sizes[k] > local_top) local_top = g.sizes[k];
+        prec = gen_prec(&g, local_top, g.slack);
         if (k == ke - 1) arb_set(h, y);
         else {
             arb_set_round(r, e1, prec);
