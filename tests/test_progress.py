@@ -132,3 +132,22 @@ def test_a_raising_reporter_stops_the_call(cold, exc, core):
 def test_set_progress_rejects_non_callables():
     with pytest.raises(TypeError):
         corebridge._core.set_progress(42)
+
+
+def test_pool_generation_reports_and_a_raise_stops_it(monkeypatch):
+    """Without the C core, tablecache makes big tables on a process pool: reports as chunks land; a raise stops it."""
+    from spouge import tablecache
+
+    monkeypatch.setattr(tablecache.corebridge, "available", False)
+    a, frac = 5200, 600
+    calls: list = []
+    with progress.reporting(lambda *report: calls.append(report)):
+        table = tablecache.generate(a, frac, workers=2)
+    _check_reports(calls, a)
+    assert table == tuple(coefficients.iter_coefficients(a, frac))
+
+    def reporter(phase, done, total):
+        raise RuntimeError("bar closed")
+
+    with progress.reporting(reporter), pytest.raises(RuntimeError, match="bar closed"):
+        tablecache.generate(a, frac, workers=2)
