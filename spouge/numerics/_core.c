@@ -7,7 +7,10 @@
  *     per-coefficient precisions (so the integers are identical); a miss is first
  *     offered to the Python provider (the disk cache of spouge.tablecache);
  *     tables cached per (a, F) in an LRU bounded by total bits (the budget of
- *     coefficients.CACHE); larger ones streamed, never stored;
+ *     coefficients.CACHE); larger ones streamed, never stored, at fewer fraction
+ *     bits when the sum is provably large (real_sum); new tables and streamed
+ *     sums made on threads in chunks (stream_coefficients), with progress
+ *     reports to numerics.progress from the calling thread (set_progress);
  *   - the fixed-point sum (engine._real_sum): exact floor divisions with the
  *     same proven error (2a units, or a*q + a when q < 2^64 is factored out),
  *     by four interleaved one- or two-limb division chains (2x GMP's latency-bound
@@ -30,7 +33,8 @@
  * Builds against FLINT 2.9 + separate Arb 2.23 (<arb.h>, -lflint-arb or -larb)
  * and FLINT 3 (<flint/arb.h>, -lflint).  No library gamma is used.  The GIL is
  * held throughout (the table cache is process-global); only the worker threads
- * of a large sum run without Python, on private accumulators.
+ * of a large sum or of coefficient chunks run without Python, on private
+ * accumulators; the calling thread alone runs signal handlers and reporters.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -39,6 +43,8 @@
 #include <stdlib.h>
 #include <pthread.h>
 #include <unistd.h>
+#include <time.h>
+#include <limits.h>
 #include <gmp.h>
 
 #if defined(__has_include)
@@ -98,8 +104,26 @@ static slong bit_length_si(slong v)
 typedef struct {
     slong a, F, k, slack;
     double *sizes, *top;
-    arb_t running, inv_e;
+    arb_t running, inv_e2, tmp;  /* running = r_k^2 = e^(2(a-k))/(k-1)!^2; inv_e2 = e^-2 */
 } coeff_gen;
+
+/* lo (lo+1) ... (hi-1) exactly, by binary splitting (1 when hi <= lo); our own product, no library factorial. */
+static void product_range(fmpz_t out, ulong lo, ulong hi)
+{
+    if (hi <= lo + 16) {
+        ulong i;
+        fmpz_one(out);
+        for (i = lo; i < hi; i++) fmpz_mul_ui(out, out, i);
+    } else {
+        fmpz_t right;
+        ulong mid = lo + (hi - lo) / 2;
+        fmpz_init(right);
+        product_range(out, lo, mid);
+        product_range(right, mid, hi);
+        fmpz_mul(out, out, right);
+        fmpz_clear(right);
+    }
+}
 
 /* round(value 2^F) into out if the ball is within 1/2 unit; 0 if too wide. */
 static int to_fixed(mpz_t out, const arb_t value, slong F)
@@ -117,7 +141,8 @@ static int to_fixed(mpz_t out, const arb_t value, slong F)
         fmpz_add_si(exp, exp, (slong) fmpz_bits(man) + F + 1);
         if (fmpz_sgn(exp) > 0) ok = 0;
     }
-    if (ok) {
+    if (ok && arf_is_zero(arb_midref(value))) mpz_set_ui(out, 0);
+    else if (ok) {
         arf_get_fmpz_2exp(man, exp, arb_midref(value));
         fmpz_add_si(exp, exp, F);  /* shift */
         fmpz_get_mpz(out, man);
@@ -138,12 +163,22 @@ static int to_fixed(mpz_t out, const arb_t value, slong F)
     return ok;
 }
 
-static int gen_init(coeff_gen *g, slong a, slong F, mpz_t c0)
+static slong gen_prec(const coeff_gen *g, double size, slong extra)
+{
+    slong prec = g->F + (slong) ceil(size) + extra;
+    return prec < 64 ? 64 : prec;
+}
+
+/* A generator positioned at C_first (first >= 1): the square of the running factor,
+ * r_k^2 = e^(2(a-k))/(k-1)!^2, is made directly at k = first (one exp, one exact product), as
+ * coefficients.iter_coefficients does for a chunk, so ranges of k can be made on separate
+ * threads.  c0 (if not NULL) gets C_0.  Touches no Python object: safe on any thread. */
+static int gen_init_at(coeff_gen *g, slong a, slong F, slong first, mpz_t c0)
 {
     slong k, prec;
     double log_fact = 0.0, top = 0.0;
-    arb_t t;
-    g->a = a; g->F = F; g->k = 1;
+    int ok = 1;
+    g->a = a; g->F = F; g->k = first;
     g->sizes = (double *) flint_malloc(sizeof(double) * a);
     g->top = (double *) flint_malloc(sizeof(double) * a);
     g->sizes[0] = 0.5 * LOG2_2PI;
@@ -156,42 +191,57 @@ static int gen_init(coeff_gen *g, slong a, slong F, mpz_t c0)
     for (k = a - 2; k >= 1; k--) if (g->top[k + 1] > g->top[k]) g->top[k] = g->top[k + 1];
     g->slack = COEFF_GUARD_BITS + bit_length_si(a) + 8;
     prec = F + (slong) top + g->slack;
-    arb_init(g->running); arb_init(g->inv_e); arb_init(t);
-    arb_const_pi(t, prec);
-    arb_mul_2exp_si(t, t, 1);
-    arb_sqrt(t, t, prec);
-    if (!to_fixed(c0, t, F)) { arb_clear(t); return 0; }
-    arb_set_si(g->inv_e, -1);
-    arb_exp(g->inv_e, g->inv_e, prec);
-    arb_set_si(g->running, a - 1);
-    arb_exp(g->running, g->running, prec);
-    arb_clear(t);
-    return 1;
+    arb_init(g->running); arb_init(g->inv_e2); arb_init(g->tmp);
+    if (c0 != NULL) {
+        arb_const_pi(g->tmp, prec);
+        arb_mul_2exp_si(g->tmp, g->tmp, 1);
+        arb_sqrt(g->tmp, g->tmp, prec);
+        ok = to_fixed(c0, g->tmp, F);
+    }
+    if (first < a) {
+        arb_set_si(g->inv_e2, -2);
+        arb_exp(g->inv_e2, g->inv_e2, prec);
+        prec = gen_prec(g, g->top[first], g->slack);
+        arb_set_si(g->running, 2 * (a - first));
+        arb_exp(g->running, g->running, prec);
+        if (first > 2) {
+            fmpz_t f;
+            fmpz_init(f);
+            product_range(f, 2, (ulong) first);
+            fmpz_mul(f, f, f);
+            arb_div_fmpz(g->running, g->running, f, prec);
+            fmpz_clear(f);
+        }
+    }
+    return ok;
 }
 
-/* The next coefficient C_k (k = g->k), then advance. */
+/* The next coefficient C_k (k = g->k), then advance: c_k = j^k sqrt(r_k^2 / j), j = a - k
+ * (one square root of a long number costs less than 1/sqrt(j) and a product).  The long
+ * operands (r_k^2, e^-2) are rounded to the precision of the step first: Arb multiplies whole
+ * mantissas, and this halves the cost; the balls stay exact enclosures. */
 static void gen_next(coeff_gen *g, mpz_t out)
 {
     slong k = g->k, a = g->a, j = a - k, extra = COEFF_GUARD_BITS, prec;
     arb_t base, c, r;
     arb_init(base); arb_init(c); arb_init(r);
     for (;;) {
-        prec = g->F + (slong) ceil(g->sizes[k]) + extra;
-        if (prec < 64) prec = 64;
+        prec = gen_prec(g, g->sizes[k], extra);
         arb_set_si(base, j);
         arb_pow_ui(c, base, (ulong) k, prec);
-        arb_rsqrt(r, base, prec);
+        arb_set_round(r, g->running, prec);
+        arb_div_ui(r, r, (ulong) j, prec);
+        arb_sqrt(r, r, prec);
         arb_mul(c, c, r, prec);
-        arb_mul(c, c, g->running, prec);
         if (to_fixed(out, c, g->F)) break;
         extra += 64;
     }
     if (k % 2 == 0) mpz_neg(out, out);
     if (k + 1 < a) {
-        prec = g->F + (slong) ceil(g->top[k + 1]) + g->slack;
-        if (prec < 64) prec = 64;
-        arb_mul(g->running, g->running, g->inv_e, prec);
-        arb_div_ui(g->running, g->running, (ulong) k, prec);
+        prec = gen_prec(g, g->top[k + 1], g->slack);
+        arb_set_round(g->tmp, g->inv_e2, prec);
+        arb_mul(g->running, g->running, g->tmp, prec);
+        arb_div_ui(g->running, g->running, (ulong) k * (ulong) k, prec);
     }
     g->k++;
     arb_clear(base); arb_clear(c); arb_clear(r);
@@ -200,7 +250,7 @@ static void gen_next(coeff_gen *g, mpz_t out)
 static void gen_clear(coeff_gen *g)
 {
     flint_free(g->sizes); flint_free(g->top);
-    arb_clear(g->running); arb_clear(g->inv_e);
+    arb_clear(g->running); arb_clear(g->inv_e2); arb_clear(g->tmp);
 }
 
 typedef struct table {
@@ -317,11 +367,12 @@ static int table_from_provider(table *t)
 /* Every this many coefficients made in C, let Python's signal handlers run (a watchdog may abort). */
 #define SIGNAL_CHECK_EVERY 32
 
+static int make_table(mpz_t *c, slong a, slong F);
+
 /* Cached table for (a, F), building it if needed; NULL if too big to keep or on failure. */
 static table *get_table(slong a, slong F, int *too_big)
 {
     table *t;
-    coeff_gen g;
     slong k;
     *too_big = 0;
     for (t = lru_head; t; t = t->next) {
@@ -342,14 +393,7 @@ static table *get_table(slong a, slong F, int *too_big)
         table_free(t);
         return NULL;  /* with the provider's exception set */
     case 0:
-        if (!gen_init(&g, a, F, t->c[0])) { gen_clear(&g); table_free(t); return NULL; }
-        for (k = 1; k < a; k++) {
-            if (k % SIGNAL_CHECK_EVERY == 0 && PyErr_CheckSignals() < 0) {
-                gen_clear(&g); table_free(t); return NULL;
-            }
-            gen_next(&g, t->c[k]);
-        }
-        gen_clear(&g);
+        if (!make_table(t->c, a, F)) { table_free(t); return NULL; }
         break;
     default:
         break;
@@ -750,104 +794,345 @@ static void sum_floors_2_small(mpz_t acc, mpz_t *c, slong a, const mpz_t p, cons
     mpz_clear(pos); mpz_clear(neg);
 }
 
-/* S(p/q) for p/q >= 0 as a ball (engine._real_sum). Returns 0 on failure. */
+/* ---------------- coefficients made on threads: streamed sums and new tables ----------------
+ * The k-range 1..a-1 is cut into chunks of about equal estimated work; each thread takes the
+ * next chunk from a shared counter, starts its own generator there (gen_init_at) and either
+ * stores C_k into a table or adds the exact floors of its terms into the chunk's own partial
+ * sum.  Worker threads touch no Python object; the calling thread (which holds the GIL) works
+ * too, and between its coefficients, and while it waits for the others, runs Python's signal
+ * handlers (^C, the server's watchdog) and the progress reporter: if either raises, a flag
+ * stops every thread after its current coefficient and the exception goes up. */
+
+static PyObject *progress_current = NULL;  /* set_progress(): progress.current, asked before a long phase */
+#define PROGRESS_MIN_A 1000                    /* smaller tables take milliseconds: no reports */
+
+typedef struct {
+    slong a, F;
+    mpz_srcptr p, q;        /* sums: z = p/q, denominators p + k q */
+    int use_ui;             /* p + (a-1) q and q fit a limb */
+    ulong p_ui, q_ui;
+    mpz_t *table;           /* tables: C_k goes to table[k] */
+    arb_ptr sums;           /* or sums: chunk i's ball of sum c_k/(z+k) (stream_horner_chunk) */
+    slong nchunks;
+    slong *bounds;          /* chunk i = [bounds[i], bounds[i + 1]) */
+    int next_chunk, finished, abort;  /* __atomic */
+    slong done;             /* __atomic: coefficients made (C_0 counted by the caller) */
+    PyObject *reporter;     /* calling thread only */
+    slong reported, report_step;
+} stream_job;
+
+/* The calling thread's check between coefficients: 0 = stop (a Python exception is set). */
+static int stream_poll(stream_job *job)
+{
+    slong done;
+    if (PyErr_CheckSignals() < 0) return 0;
+    done = __atomic_load_n(&job->done, __ATOMIC_RELAXED) + 1;  /* + C_0 */
+    if (job->reporter != NULL && (done - job->reported >= job->report_step || done == job->a)) {
+        PyObject *res = PyObject_CallFunction(job->reporter, "snn", "coefficients", (Py_ssize_t) done, (Py_ssize_t) job->a);
+        if (res == NULL) return 0;
+        Py_DECREF(res);
+        job->reported = done;
+    }
+    return 1;
+}
+
+/* One coefficient made: count it; stop if told to (workers) or if Python says so (the caller). */
+static int stream_step(stream_job *job, int is_main)
+{
+    __atomic_add_fetch(&job->done, 1, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&job->abort, __ATOMIC_RELAXED)) return 0;
+    if (is_main && !stream_poll(job)) {
+        __atomic_store_n(&job->abort, 1, __ATOMIC_RELAXED);
+        return 0;
+    }
+    return 1;
+}
+
+/* Chunk i of a new table: its coefficients into table[kb..ke). 0 = stopped. */
+static int stream_chunk(stream_job *job, slong i, int is_main)
+{
+    slong kb = job->bounds[i], ke = job->bounds[i + 1], k;
+    coeff_gen g;
+    int ok = 1;
+    if (kb >= ke) return 1;
+    gen_init_at(&g, job->a, job->F, kb, NULL);
+    for (k = kb; k < ke && ok; k++) {
+        gen_next(&g, job->table[k]);
+        ok = stream_step(job, is_main);
+    }
+    gen_clear(&g);
+    return ok;
+}
+
+/* Chunk i of a streamed sum as a ball: sums[i] = sum_{k in chunk} c_k / (z + k), by Horner's rule in
+ * e^-1 from the chunk's top down,
+ *     H = Y_k + H e^-1 / k,   Y_k = (-1)^(k-1) j^k / sqrt(j) / (z + k),  j = a - k,
+ * so that sum c_k/(z+k) = H_kb e^(a-kb)/(kb-1)!  (one exp and one exact product per chunk).  Per term:
+ * a power, 1/sqrt(j), one product and the Horner product by e^-1 (the table generator needs a long
+ * square root instead of 1/sqrt(j)); the divisions by k and z + k are by short integers.
+ * Precisions: Y_k at F + log2|c_k| + guard, H_k at F + max_{k <= m < ke} log2|c_m| + slack: a
+ * rounding in H_k reaches the sum multiplied by e^(a-k+1)/(k-1)!, i.e. at most 2^-F-slack a times the
+ * chunk's tail of |c_m|; every step is a ball operation, so sums[i] encloses the exact chunk sum
+ * whatever happens (the precisions only decide how narrow). */
+static int stream_horner_chunk(stream_job *job, slong i, int is_main)
+{
+    slong kb = job->bounds[i], ke = job->bounds[i + 1], a = job->a, k, j, prec;
+    coeff_gen g;  /* for its sizes and suffix maxima (gen_init_at at k = a makes no running factor) */
+    arb_t h, y, r, e1;
+    fmpz_t fd, fq;
+    double local_top;  /* max log2|c_m| over m = k..ke-1: only this chunk's tail meets H_k's roundings */
+    int ok = 1;
+    arb_zero(job->sums + i);
+    if (kb >= ke) return 1;
+    gen_init_at(&g, a, job->F, a, NULL);
+    local_top = g.sizes[ke - 1];
+    arb_init(h); arb_init(y); arb_init(r); arb_init(e1);
+    fmpz_init(fd); fmpz_init(fq);
+    fmpz_set_mpz(fq, job->q);
+    prec = gen_prec(&g, g.top[kb], g.slack);
+    arb_set_si(e1, -1);
+    arb_exp(e1, e1, prec);
+    for (k = ke - 1; k >= kb && ok; k--) {
+        slong extra = COEFF_GUARD_BITS, yprec;
+        j = a - k;
+        yprec = gen_prec(&g, g.sizes[k], extra);
+        arb_set_si(r, j);
+        arb_pow_ui(y, r, (ulong) k, yprec);
+        arb_rsqrt(r, r, yprec);
+        arb_mul(y, y, r, yprec);
+        if (job->use_ui) {                                  /* z + k = (p + k q) / q, p + k q < 2^64 */
+            if (job->q_ui != 1) arb_mul_ui(y, y, job->q_ui, yprec);
+            arb_div_ui(y, y, job->p_ui + (ulong) k * job->q_ui, yprec);
+        } else {
+            fmpz_set_mpz(fd, job->p);
+            fmpz_addmul_ui(fd, fq, (ulong) k);
+            arb_mul_fmpz(y, y, fq, yprec);
+            arb_div_fmpz(y, y, fd, yprec);
+        }
+        if (k % 2 == 0) arb_neg(y, y);
+        if (g.sizes[k] > local_top) local_top = g.sizes[k];
+        prec = gen_prec(&g, local_top, g.slack);
+        if (k == ke - 1) arb_set(h, y);
+        else {
+            arb_set_round(r, e1, prec);
+            arb_mul(h, h, r, prec);
+            arb_div_ui(h, h, (ulong) k, prec);
+            arb_add(h, h, y, prec);
+        }
+        ok = stream_step(job, is_main);
+    }
+    if (ok) {  /* times e^(a-kb)/(kb-1)! */
+        prec = gen_prec(&g, g.top[kb], g.slack);
+        arb_set_si(r, a - kb);
+        arb_exp(r, r, prec);
+        if (kb > 2) {
+            product_range(fd, 2, (ulong) kb);
+            arb_div_fmpz(r, r, fd, prec);
+        }
+        arb_mul(job->sums + i, h, r, prec);
+    }
+    arb_clear(h); arb_clear(y); arb_clear(r); arb_clear(e1);
+    fmpz_clear(fd); fmpz_clear(fq);
+    gen_clear(&g);
+    return ok;
+}
+
+static int stream_work(stream_job *job, int is_main)
+{
+    for (;;) {
+        slong i = __atomic_fetch_add(&job->next_chunk, 1, __ATOMIC_RELAXED);
+        if (i >= job->nchunks) return 1;
+        if (!(job->sums != NULL ? stream_horner_chunk(job, i, is_main) : stream_chunk(job, i, is_main))) return 0;
+    }
+}
+
+static void *stream_thread(void *arg)
+{
+    stream_job *job = (stream_job *) arg;
+    stream_work(job, 0);
+    __atomic_add_fetch(&job->finished, 1, __ATOMIC_RELEASE);
+    flint_cleanup();  /* this thread's FLINT/Arb caches (constants) */
+    return NULL;
+}
+
+/* Make C_1..C_{a-1} at fraction bits F on sum_threads() threads, into table (if not NULL),
+ * or add sum_{k=1}^{a-1} c_k/(z+k), z = p/q, to the ball `ball` (absolute accuracy ~2^-F).
+ * 1 = done; 0 = stopped, with a Python exception set (signal handler or reporter). */
+static int stream_coefficients(mpz_t *table, slong a, slong F, mpz_srcptr p, mpz_srcptr q, arb_ptr ball)
+{
+    stream_job job;
+    pthread_t tid[SUM_MAX_THREADS];
+    int started[SUM_MAX_THREADS];
+    int nt = sum_threads(), t, ok, ran = 0;
+    slong i, k, nch;
+    double *w, total = 0, run = 0, log_fact = 0, top = 0;
+
+    memset(&job, 0, sizeof(job));
+    job.a = a; job.F = F; job.p = p; job.q = q; job.table = table;
+    if (table == NULL) {  /* the largest denominator p + (a-1) q, and q, in a limb? */
+        mpz_t d;
+        mpz_init(d);
+        mpz_mul_ui(d, q, (ulong) (a - 1));
+        mpz_add(d, d, p);
+        job.use_ui = mpz_fits_ulong_p(d) && mpz_fits_ulong_p(q);
+        if (job.use_ui) { job.p_ui = mpz_get_ui(p); job.q_ui = mpz_get_ui(q); }
+        mpz_clear(d);
+    }
+    job.report_step = a / 200 > 0 ? a / 200 : 1;
+    if (progress_current != NULL && a >= PROGRESS_MIN_A) {
+        PyObject *r = PyObject_CallNoArgs(progress_current);
+        if (r == NULL) return 0;
+        if (r != Py_None) job.reporter = r; else Py_DECREF(r);
+    }
+    /* estimated work of C_k: M(prec_k), prec_k = F + log2|c_k|; chunks of equal work */
+    w = (double *) flint_malloc(sizeof(double) * a);
+    w[0] = 0;
+    for (k = 1; k < a; k++) {
+        slong j = a - k;
+        double size = ((k - 0.5) * log((double) j) + j - log_fact) * LOG2_E, prec = F + size;
+        log_fact += log((double) k);
+        if (size > top) top = size;
+        w[k] = prec < 64 ? 64.0 : pow(prec, 1.1);
+        total += w[k];
+    }
+    if (nt > 1 && a < 256 * nt) nt = 1;
+    nch = nt == 1 ? 1 : 4 * nt;  /* ~0.25 s to start a chunk at 100000 digits; 4 per thread even out the load */
+    job.nchunks = nch;
+    job.bounds = (slong *) flint_malloc(sizeof(slong) * (nch + 1));
+    if (ball != NULL) job.sums = _arb_vec_init(nch);
+    job.bounds[0] = 1;
+    for (i = 0, k = 1; i < nch; i++) {
+        while (k < a && run < total * (i + 1) / nch) run += w[k++];
+        job.bounds[i + 1] = i == nch - 1 ? a : k;
+    }
+    flint_free(w);
+    for (t = 1; t < nt; t++) started[t] = pthread_create(&tid[t], NULL, stream_thread, &job) == 0;
+    ok = stream_work(&job, 1);
+    /* wait for the others, still answering signals and the reporter */
+    for (t = 1; t < nt; t++) ran += started[t];
+    while (__atomic_load_n(&job.finished, __ATOMIC_ACQUIRE) < ran) {
+        struct timespec pause = {0, 2000000};
+        if (ok && !stream_poll(&job)) { ok = 0; __atomic_store_n(&job.abort, 1, __ATOMIC_RELAXED); }
+        nanosleep(&pause, NULL);
+    }
+    for (t = 1; t < nt; t++) if (started[t]) pthread_join(tid[t], NULL);
+    if (ok && !stream_poll(&job)) ok = 0;  /* the last report (done == a) */
+    if (ball != NULL) {
+        for (i = 0; ok && i < nch; i++)
+            arb_add(ball, ball, job.sums + i, F + (slong) top + 2 * COEFF_GUARD_BITS + bit_length_si(a));
+        _arb_vec_clear(job.sums, nch);
+    }
+    flint_free(job.bounds);
+    Py_XDECREF(job.reporter);
+    return ok;
+}
+
+/* log2 of a lower bound of the streamed sum S(z) = c_0 + sum c_k/(z+k), from
+ * S = z! e^(z+a) (z+a)^-(z+1/2) (1 + tiny) and z! >= max(0.8856, sqrt(2 pi z)(z/e)^z)
+ * (Stirling's series has a positive remainder for z > 0; min of Gamma on (1, 2) is 0.8856...).
+ * In doubles with 2 bits to spare; 0 (no claim) when z is not small enough for doubles. */
+static double stream_log2_sum_lower(slong a, const mpz_t p, const mpz_t q)
+{
+    long ep, eq;
+    double mp = mpz_get_d_2exp(&ep, p), mq = mpz_get_d_2exp(&eq, q), z, lnfact, ln_s;
+    if (mpz_sgn(p) == 0) z = 0;
+    else {
+        if (ep - eq > 40) return 0;
+        z = ldexp(mp / mq, (int) (ep - eq < -1000 ? -1000 : ep - eq));
+    }
+    lnfact = -0.1216;
+    if (z > 0) {
+        double st = (z + 0.5) * log(z) - z + 0.5 * log(2 * 3.141592653589793);
+        if (st > lnfact) lnfact = st;
+    }
+    ln_s = lnfact + (z + a) - (z + 0.5) * log(z + a);
+    return ln_s * LOG2_E - 2;
+}
+
+/* C_0..C_{a-1} into c[] (a >= 1), C_1.. on threads.  0 = stopped or failed, with a Python exception set. */
+static int make_table(mpz_t *c, slong a, slong F)
+{
+    coeff_gen g;
+    int ok = gen_init_at(&g, a, F, a, c[0]);  /* C_0 only */
+    gen_clear(&g);
+    if (!ok) {  /* not reached: the precision of C_0 has 30 bits to spare */
+        PyErr_SetString(PyExc_ArithmeticError, "spouge._core: internal: coefficient ball too wide");
+        return 0;
+    }
+    return stream_coefficients(c, a, F, NULL, NULL, NULL);
+}
+
+/* S(p/q) = c_0 + sum_{k=1}^{a-1} c_k/(z+k) for a table too large to keep: streamed, never stored,
+ * as a ball made on threads (stream_coefficients, Horner's rule per chunk) to an absolute accuracy
+ * of ~2^-F', F' = F - shift, where 2^(shift + 16) <= S is proven (stream_log2_sum_lower): relative
+ * to S that is no worse than the table path's (2a or a q + a) 2^-F for S >= 2^-16, and S >= 0.88
+ * for every z >= 0.  The ball is Arb's enclosure of the exact sum (no fixed-point bound needed).
+ * At 100000 digits, x = 0.5, S ~ 2^180900: every term is made with 180000 fewer bits. */
+static int stream_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
+{
+    double lower = stream_log2_sum_lower(a, p, q);
+    slong shift = lower > 16 + 1 ? (slong) floor(lower) - 16 : 0;
+    arb_t c0;
+    cache_streams++;
+    if (shift > F - 64) shift = F - 64 > 0 ? F - 64 : 0;
+    F -= shift;
+    arb_zero(s);
+    if (!stream_coefficients(NULL, a, F, p, q, s)) return 0;
+    arb_init(c0);  /* + c_0 = sqrt(2 pi) */
+    arb_const_pi(c0, F + 64);
+    arb_mul_2exp_si(c0, c0, 1);
+    arb_sqrt(c0, c0, F + 64);
+    arb_add(s, s, c0, F + 64 + (slong) (lower > 0 ? lower : 0));
+    arb_clear(c0);
+    return 1;
+}
+
+/* S(p/q) for p/q >= 0 as a ball (engine._real_sum). Returns 0 on failure.
+ * From the cached table: exact floor divisions, proven error 2a units of 2^-F (or a q + a when
+ * q < 2^64 is factored out); tables too large to keep: stream_sum. */
 static int real_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
 {
     size_t d_bits;
     int too_big, use_ui, mode;
     table *t = get_table(a, F, &too_big);
-    coeff_gen g;
-    mpz_t ck, total, acc, tmp, d, err;
+    mpz_t total, acc, tmp, d, err;
     ulong dui = 0, qui = 0;
     slong k;
     fmpz_t ft;
     mag_t m;
 
-    if (t == NULL && !too_big) return 0;
-    mpz_init(ck); mpz_init(total); mpz_init(acc); mpz_init(tmp); mpz_init(d); mpz_init(err);
-    if (t == NULL) {
-        cache_streams++;
-        if (!gen_init(&g, a, F, ck)) { gen_clear(&g); return 0; }
-        mpz_set(total, ck);
-    } else {
-        mpz_set(total, t->c[0]);
-    }
+    if (t == NULL) return too_big ? stream_sum(s, a, F, p, q) : 0;
+    mpz_init(total); mpz_init(acc); mpz_init(tmp); mpz_init(d); mpz_init(err);
     mode = mpz_cmp_ui(q, 1) == 0 ? 0 : (mpz_sizeinbase(q, 2) <= Q_HEADROOM_BITS ? 1 : 2);
     /* denominators p + k q, k = 1..a-1: ulong if the largest fits */
     mpz_mul_ui(d, q, (ulong) (a - 1));
     mpz_add(d, d, p);
     d_bits = mpz_sizeinbase(d, 2);  /* the largest denominator, before d is reused */
     use_ui = mpz_fits_ulong_p(d) && mpz_fits_ulong_p(q);
-    if (use_ui) { qui = mpz_get_ui(q); dui = mpz_get_ui(p); }
-    else mpz_set(d, p);
-    if (t && use_ui && mode != 2) {
-        if (a <= SMALL_SUM_MAX_A) sum_floors_small(mode == 0 ? total : acc, t->c, a, dui, qui);
-        else sum_floors(mode == 0 ? total : acc, t->c, a, dui, qui, NULL, NULL);
-    }
-    else if (t && mode == 2 && d_bits <= 128) {
-        if (a <= SMALL_SUM_MAX_A) sum_floors_2_small(total, t->c, a, p, q);
-        else sum_floors(total, t->c, a, 0, 0, p, q);  /* d = p + (a-1) q < 2^128 here */
-    }
-    else if (use_ui && mode != 2) {
-        /* Terms grouped while the product of their denominators fits a limb:
-         * floor(sum_{k in g} C_k / d_k) = floor(N / D), N = sum C_k D / d_k (exact),
-         * one floor (< 1 unit) per group instead of per term, so the error bound
-         * (2a units, or a*q + a) still holds; the multiplications are ~4x cheaper
-         * than the divisions they replace. */
-        mpz_t num;
-        mpz_init(num);
-        k = 1;
-        while (k < a) {
-            ulong D;
-            dui += qui;
-            D = dui;
-            if (t) mpz_set(num, t->c[k]);
-            else {
-                if (PyErr_CheckSignals() < 0) {  /* streamed: let a watchdog or ^C through, once per group */
-                    mpz_clear(num); gen_clear(&g);
-                    mpz_clear(ck); mpz_clear(total); mpz_clear(acc); mpz_clear(tmp); mpz_clear(d); mpz_clear(err);
-                    return 0;
-                }
-                gen_next(&g, num);
-            }
-            k++;
-            while (k < a && dui + qui <= ULONG_MAX / D) {
-                const mpz_t *c;
-                dui += qui;
-                if (t) c = (const mpz_t *) &t->c[k];
-                else { gen_next(&g, ck); c = (const mpz_t *) &ck; }
-                mpz_mul_ui(num, num, dui);
-                mpz_addmul_ui(num, *c, D);
-                D *= dui;
-                k++;
-            }
-            mpz_fdiv_q_ui(tmp, num, D);
-            if (mode == 0) mpz_add(total, total, tmp); else mpz_add(acc, acc, tmp);
+    {
+        mpz_set(total, t->c[0]);
+        if (use_ui) { qui = mpz_get_ui(q); dui = mpz_get_ui(p); }
+        else mpz_set(d, p);
+        if (use_ui && mode != 2) {
+            if (a <= SMALL_SUM_MAX_A) sum_floors_small(mode == 0 ? total : acc, t->c, a, dui, qui);
+            else sum_floors(mode == 0 ? total : acc, t->c, a, dui, qui, NULL, NULL);
         }
-        mpz_clear(num);
-    }
-    else for (k = 1; k < a; k++) {
-        const mpz_t *c;
-        if (t) c = (const mpz_t *) &t->c[k];
-        else {
-            if (k % SIGNAL_CHECK_EVERY == 0 && PyErr_CheckSignals() < 0) {  /* streamed: seconds to minutes */
-                gen_clear(&g);
-                mpz_clear(ck); mpz_clear(total); mpz_clear(acc); mpz_clear(tmp); mpz_clear(d); mpz_clear(err);
-                return 0;
-            }
-            gen_next(&g, ck); c = (const mpz_t *) &ck;
+        else if (mode == 2 && d_bits <= 128) {
+            if (a <= SMALL_SUM_MAX_A) sum_floors_2_small(total, t->c, a, p, q);
+            else sum_floors(total, t->c, a, 0, 0, p, q);  /* d = p + (a-1) q < 2^128 here */
         }
-        if (use_ui) dui += qui; else mpz_add(d, d, q);
-        if (mode == 2) {
-            mpz_mul(tmp, *c, q);
-            if (use_ui) mpz_fdiv_q_ui(tmp, tmp, dui); else mpz_fdiv_q(tmp, tmp, d);
-            mpz_add(total, total, tmp);
-        } else {
-            if (use_ui) mpz_fdiv_q_ui(tmp, *c, dui); else mpz_fdiv_q(tmp, *c, d);
-            if (mode == 0) mpz_add(total, total, tmp); else mpz_add(acc, acc, tmp);
+        else for (k = 1; k < a; k++) {
+            if (use_ui) dui += qui; else mpz_add(d, d, q);
+            if (mode == 2) {
+                mpz_mul(tmp, t->c[k], q);
+                if (use_ui) mpz_fdiv_q_ui(tmp, tmp, dui); else mpz_fdiv_q(tmp, tmp, d);
+                mpz_add(total, total, tmp);
+            } else {
+                if (use_ui) mpz_fdiv_q_ui(tmp, t->c[k], dui); else mpz_fdiv_q(tmp, t->c[k], d);
+                if (mode == 0) mpz_add(total, total, tmp); else mpz_add(acc, acc, tmp);
+            }
         }
     }
-    if (t == NULL) gen_clear(&g);
     if (mode == 1) {
         mpz_addmul(total, acc, q);
         mpz_set_ui(err, (ulong) a);
@@ -865,7 +1150,7 @@ static int real_sum(arb_t s, slong a, slong F, const mpz_t p, const mpz_t q)
     mag_mul_2exp_si(m, m, -F);
     mag_add(arb_radref(s), arb_radref(s), m);
     fmpz_clear(ft); mag_clear(m);
-    mpz_clear(ck); mpz_clear(total); mpz_clear(acc); mpz_clear(tmp); mpz_clear(d); mpz_clear(err);
+    mpz_clear(total); mpz_clear(acc); mpz_clear(tmp); mpz_clear(d); mpz_clear(err);
     return 1;
 }
 
@@ -1776,37 +2061,44 @@ static PyObject *py_log_factorial(PyObject *self, PyObject *args)
     return res;
 }
 
-PyDoc_STRVAR(coefficients_doc, "coefficients(a, F) -> list of C_0..C_{a-1} (as coefficients.iter_coefficients)");
+PyDoc_STRVAR(coefficients_doc, "coefficients(a, F) -> list of C_0..C_{a-1} (as coefficients.iter_coefficients), made on threads");
 
 static PyObject *py_coefficients(PyObject *self, PyObject *args)
 {
     long long a, F;
-    coeff_gen g;
-    mpz_t c;
-    PyObject *list, *item;
+    mpz_t *c;
+    PyObject *list = NULL;
     slong k;
     if (!PyArg_ParseTuple(args, "LL", &a, &F)) return NULL;
     if (a < MIN_A || a > 200000 || F < 1 || F > MAX_BITS) {
         PyErr_SetString(PyExc_ValueError, "spouge._core: a or F out of range");
         return NULL;
     }
-    list = PyList_New(0);
-    if (!list) return NULL;
-    mpz_init(c);
-    if (!gen_init(&g, (slong) a, (slong) F, c)) {
-        gen_clear(&g); mpz_clear(c); Py_DECREF(list);
-        PyErr_SetString(PyExc_ArithmeticError, "spouge._core: internal: ball too wide");
+    c = (mpz_t *) flint_malloc(sizeof(mpz_t) * a);
+    for (k = 0; k < a; k++) mpz_init(c[k]);
+    if (make_table(c, (slong) a, (slong) F)) {
+        list = PyList_New(a);
+        for (k = 0; list != NULL && k < a; k++) {
+            PyObject *item = mpz_to_py(c[k]);
+            if (item == NULL) { Py_CLEAR(list); break; }
+            PyList_SET_ITEM(list, k, item);
+        }
+    }
+    for (k = 0; k < a; k++) mpz_clear(c[k]);
+    flint_free(c);
+    return list;
+}
+
+static PyObject *py_set_progress(PyObject *self, PyObject *fn)
+{
+    if (fn != Py_None && !PyCallable_Check(fn)) {
+        PyErr_SetString(PyExc_TypeError, "spouge._core: set_progress takes a callable or None");
         return NULL;
     }
-    for (k = 0; k < a; k++) {
-        if (k) gen_next(&g, c);
-        item = mpz_to_py(c);
-        if (!item || PyList_Append(list, item) < 0) { Py_XDECREF(item); Py_DECREF(list); list = NULL; break; }
-        Py_DECREF(item);
-    }
-    gen_clear(&g);
-    mpz_clear(c);
-    return list;
+    Py_XDECREF(progress_current);
+    progress_current = NULL;
+    if (fn != Py_None) { Py_INCREF(fn); progress_current = fn; }
+    Py_RETURN_NONE;
 }
 
 PyDoc_STRVAR(choose_a_doc, "choose_a(bits) -> a (as coefficients.choose_a)");
@@ -1914,6 +2206,8 @@ static PyMethodDef core_methods[] = {
     {"configure", py_configure, METH_VARARGS, "configure(MAX_DIGITS, MAX_DECIMAL_EXPONENT): the limits gamma_first leaves to Python."},
     {"choose_a", py_choose_a, METH_VARARGS, choose_a_doc},
     {"cache_info", py_cache_info, METH_NOARGS, "Coefficient-table cache counters."},
+    {"set_progress", py_set_progress, METH_O,
+     "set_progress(current or None): before making many coefficients, current() -> reporter(phase, done, total) or None."},
     {"cache_clear", py_cache_clear, METH_NOARGS, "Drop every cached coefficient table."},
     {"set_cache_budget", py_set_cache_budget, METH_O,
      "set_cache_budget(bits): the table cache's bound (tables estimated larger are streamed, never stored)."},

@@ -19,6 +19,8 @@ Invariants:
   streamed instead of stored, so 100000 digits needs memory O(digits), not O(a*digits).
   A miss may be served by ``CACHE.provider`` (the disk cache and the parallel
   generator of ``spouge.tablecache``, outside this pure layer).
+- A whole table made here (a >= PROGRESS_MIN_A) reports ("coefficients", k, a)
+  to ``progress`` a few hundred times; a reporter that raises stops it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from functools import lru_cache
 
 import gmpy2
 from flint import arb, ctx, fmpz
+
+from . import progress
 
 LOG2_2PI = math.log2(2 * math.pi)
 LOG2_E = math.log2(math.e)
@@ -43,6 +47,9 @@ COEFF_GUARD_BITS = 30
 CACHE_BUDGET_BITS = 8 * 160 * 2**20
 
 MIN_A = 3
+
+#: Tables from this size up report their progress (numerics.progress); smaller ones take milliseconds.
+PROGRESS_MIN_A = 1000
 
 
 def log2_truncation_bound(a: int) -> float:
@@ -105,13 +112,19 @@ def product_range(lo: int, hi: int) -> gmpy2.mpz:
 def iter_coefficients(a: int, frac_bits: int, start: int = 0, stop: int | None = None) -> Iterator[int]:
     """Yield C_start, ..., C_{stop-1} (default: all of C_0..C_{a-1}) as mpz, with |c_k 2^F - C_k| <= 1.
 
-    A chunk that starts past k = 1 computes its running factor e^(a-k)/(k-1)!
+    c_k = j^k sqrt(r_k^2 / j), j = a - k, from the square of the running factor,
+    r_k^2 = e^(2(a-k))/(k-1)!^2 (one square root of a long number costs less than
+    1/sqrt(j) and one more product).  A chunk that starts past k = 1 computes r_k^2
     directly (one exp, one exact factorial), so chunks can be made in parallel
     (``spouge.tablecache``); each C_k is checked on its own ball either way.
+    The same Arb operations at the same precisions as the C core's generator.
     """
     stop = a if stop is None else stop
+    # The whole table (not a chunk: spouge.tablecache reports those) reports to numerics.progress.
+    reporter = progress.current() if start == 0 and stop == a and a >= PROGRESS_MIN_A else None
+    step = max(1, a // 200)
     sizes = log2_abs_coefficients(a)
-    # The running factor r_k = e^(a-k)/(k-1)! must be as accurate as the
+    # The running factor r_k^2 = e^(2(a-k))/(k-1)!^2 must be as accurate as the
     # largest coefficient still to come, plus the error that the remaining
     # multiplications accumulate; past the peak of |c_k| that shrinks.
     remaining_top = sizes[:]
@@ -125,28 +138,31 @@ def iter_coefficients(a: int, frac_bits: int, start: int = 0, stop: int | None =
             if c0 is None:  # pragma: no cover - the precision above always suffices
                 raise ArithmeticError("internal: sqrt(2 pi) ball too wide")
             yield gmpy2.mpz(c0)
-        inv_e = (-arb(1)).exp()
+        inv_e2 = arb(-2).exp()
     if first >= stop:
         return
     with ctx.workprec(max(64, frac_bits + math.ceil(remaining_top[first]) + slack)):
-        running = arb(a - first).exp()  # r_k = e^(a-k) / (k-1)!
+        running = arb(2 * (a - first)).exp()  # r_k^2 = e^(2(a-k)) / (k-1)!^2
         if first > 2:
-            running = running / arb(fmpz(int(product_range(2, first))))
+            running = running / arb(fmpz(int(product_range(2, first)) ** 2))
     for k in range(first, stop):
         j = a - k
         extra = COEFF_GUARD_BITS
         while True:
             with ctx.workprec(max(64, frac_bits + math.ceil(sizes[k]) + extra)):
                 base = arb(j)
-                c = (base ** k) * base.rsqrt() * running
+                # +running: rounded to this precision first (Arb multiplies whole mantissas), as the C core does
+                c = (base ** k) * ((+running) / j).sqrt()
                 fixed = _to_fixed(c, frac_bits)
             if fixed is not None:
                 break
             extra += 64  # pragma: no cover - only if the estimate was far off
+        if reporter is not None and ((k + 1) % step == 0 or k + 1 == a):
+            reporter("coefficients", k + 1, a)
         yield gmpy2.mpz(fixed if k % 2 == 1 else -fixed)
         if k + 1 < stop:
             with ctx.workprec(max(64, frac_bits + math.ceil(remaining_top[k + 1]) + slack)):
-                running = running * inv_e / k
+                running = running * (+inv_e2) / (k * k)
 
 
 class _TableCache:

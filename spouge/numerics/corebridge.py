@@ -19,6 +19,8 @@ Invariants:
   it on thousands of inputs.
 - Coefficient tables: the C side keeps its own LRU (same budget as coefficients.CACHE);
   a miss asks coefficients.CACHE.provider first (the disk cache), else makes the table in C.
+- Progress: the C core reports coefficient work to ``progress`` (set_progress); threads: the
+  streamed sums and new tables are made on SPOUGE_CORE_THREADS threads (default: the CPUs, at most 4).
 - ``handles(q, bits)``: the C pass takes z as the exact rational p/q only.
   Long denominators (those engine._round_real would round to a dyadic first)
   stay on the Python path; ``handles`` is conservative (bits + 88 < the
@@ -61,6 +63,7 @@ def handles(q: int, bits: int) -> bool:
 
 if _core is not None:
     from . import coefficients as _coefficients
+    from . import progress as _progress
     from .arguments import MAX_DECIMAL_EXPONENT, MAX_DIGITS
 
     _core.configure(MAX_DIGITS, MAX_DECIMAL_EXPONENT)
@@ -82,6 +85,9 @@ if _core is not None:
         return provider(a, frac_bits) if provider is not None else None
 
     _core.set_table_provider(_provide_table)
+    # Long coefficient work in C (streamed sums, new tables) asks progress.current() once
+    # and reports ("coefficients", k, a) to it from the calling thread; a raise stops it.
+    _core.set_progress(_progress.current)
     gamma_pass = _core.gamma_pass
     """gamma_pass(p, q, bits, extra, digits, mode=0, radix=10) -> (sign, N, E, a) or None.
 
