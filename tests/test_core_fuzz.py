@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import spouge
 from spouge.numerics import corebridge
@@ -47,7 +48,7 @@ def _check_pass(p: int, q: int, bits: int, extra: int, digits: int) -> None:
         try:
             fn(p, q, bits, extra, digits)
         except ValueError:
-            assert q <= 0 or (p <= 0 and p % q == 0) or not (1 <= bits) or extra < 0 or digits < 1
+            assert q <= 0 or (p <= 0 and p % q == 0) or not (bits >= 1) or extra < 0 or digits < 1
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))

@@ -8,9 +8,9 @@ import time
 from fractions import Fraction
 
 import pytest
-from reference import reference_text
 
 import spouge
+from reference import reference_text
 from spouge.numerics import coefficients, corebridge
 
 

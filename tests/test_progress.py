@@ -51,7 +51,9 @@ def cold(monkeypatch):
 
 def _check_reports(calls: list, a: int) -> None:
     assert calls, "no progress reported"
-    assert {phase for phase, _, _ in calls} == {"coefficients"}
+    assert {phase for phase, _, _ in calls} <= {"coefficients", "retry"}  # retry: each pass of the Ziv loop
+    calls = [c for c in calls if c[0] == "coefficients"]
+    assert calls, "no coefficient progress reported"
     assert {total for _, _, total in calls} == {a}
     done = [d for _, d, _ in calls]
     assert done == sorted(done), done[:20]
