@@ -50,12 +50,16 @@ def _servers(store, *extra: str):
     return spouge_server(*common), spouge_server(*common)
 
 
+def _computed_by_a_and_stored(a, b) -> None:
+    wait_for(lambda: info(a.port)["shared_cache"] == "up" and info(b.port)["shared_cache"] == "up")
+    assert ask(a.port) == expected()
+    wait_for(lambda: info(a.port)["shared_cache_stores"] >= 1)
+
+
 def test_a_result_computed_by_one_replica_is_served_to_the_other(store):
     a_ctx, b_ctx = _servers(store)
     with a_ctx as a, b_ctx as b:
-        wait_for(lambda: info(a.port)["shared_cache"] == "up" and info(b.port)["shared_cache"] == "up")
-        assert ask(a.port) == expected()
-        wait_for(lambda: info(a.port)["shared_cache_stores"] >= 1)
+        _computed_by_a_and_stored(a, b)
         assert ask(b.port) == expected()
         assert info(b.port)["shared_cache_served"] == 1  # B did not compute it
         keys = store.client().keys("spouge:*")
@@ -67,9 +71,7 @@ def test_a_result_computed_by_one_replica_is_served_to_the_other(store):
 def test_a_poisoned_entry_is_never_served(store):
     a_ctx, b_ctx = _servers(store)
     with a_ctx as a, b_ctx as b:
-        wait_for(lambda: info(a.port)["shared_cache"] == "up" and info(b.port)["shared_cache"] == "up")
-        assert ask(a.port) == expected()
-        wait_for(lambda: info(a.port)["shared_cache_stores"] >= 1)
+        _computed_by_a_and_stored(a, b)
         r = store.client()
         (key,) = r.keys("spouge:*")
         r.set(key, r.get(key).replace(expected()[:12], b"9" + expected()[1:12]))  # wrong digits, same shape
