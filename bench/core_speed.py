@@ -71,7 +71,9 @@ def measure(impl: str, x: str, digits: int, warm_seconds: float, warmup_seconds:
     env = dict(os.environ)
     if impl == "python":
         env["SPOUGE_PURE"] = "1"
-    out = subprocess.run(check=False, args=[sys.executable, "-c", TIMER.format(setup=setup, warm_seconds=warm_seconds, warmup_seconds=warmup_seconds,
+    out = subprocess.run(check=False,
+                         args=[sys.executable, "-c",
+                               TIMER.format(setup=setup, warm_seconds=warm_seconds, warmup_seconds=warmup_seconds,
                                                    warmup_calls=2500 if impl in ('c', 'python') else 0)],
                          capture_output=True, text=True, env=env)
     if out.returncode:

@@ -332,7 +332,8 @@ def test_threaded_sum_equals_single_thread():
     outs = []
     for threads in ("1", "2", "3"):
         out = subprocess.run([sys.executable, "-c", "import sys; sys.set_int_max_str_digits(0)\n" + code],
-                             capture_output=True, text=True, timeout=300, env={**os.environ, "SPOUGE_CORE_THREADS": threads})
+                             capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "SPOUGE_CORE_THREADS": threads})
         assert out.returncode == 0, out.stderr
         outs.append(out.stdout)
     assert outs[0] == outs[1] == outs[2]
@@ -382,7 +383,8 @@ def test_large_x_same_digits():
                             f"{sign}{rng.randint(1, 999)}e{rng.randint(5, 400)}", f"{rng.randint(10**5, 10**12)}",
                             f"{sign}{rng.randint(10**5, 10**9)}.{rng.randint(0, 10**25):025d}"])
             digits = rng.choice([rng.randint(1, 20), rng.randint(1, 120), rng.randint(100, 400)])
-            fns = [(pure.gamma, spouge.gamma, 0), (pure.factorial, spouge.factorial, 1), (pure.lgamma, spouge.lgamma, 0)]
+            fns = [(pure.gamma, spouge.gamma, 0), (pure.factorial, spouge.factorial, 1),
+                   (pure.lgamma, spouge.lgamma, 0)]
             fn_py, fn_c, shift = fns[i % 3]
             if not _is_pole(x, shift):
                 _same(fn_py, fn_c, x, digits)
