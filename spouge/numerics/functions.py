@@ -278,6 +278,11 @@ _Outcome = SpougeResult | ComplexSpougeResult | Enclosure[SpougeResult | Complex
 _Full = Callable[..., _Outcome]
 
 
+#: int_text, for an x the C first pass has decided: it decides only a str or an int, so past the str test x
+#: is an int.  (Cast once here, not per call: this is the hot path.)
+_int_text_of_c_input = cast("Callable[[object], str]", int_text)
+
+
 def _first_pass_in_c(kind: int, name: str) -> Callable[[_Full], _Full]:
     """The outermost layer of gamma (kind 0) and factorial (kind 1): a short real x in nearest mode goes
     straight to the whole first pass in C (``_c_first``, read at call time) and its result; anything
@@ -290,8 +295,7 @@ def _first_pass_in_c(kind: int, name: str) -> Callable[[_Full], _Full]:
             if _c_first is not None and rounding == "nearest" and bits is None:
                 first = _c_first(x, digits, kind)
                 if first is not None:
-                    # (the C pass takes only a str or an int)
-                    return SpougeResult(name, x if type(x) is str else int_text(cast(int, x)), digits,
+                    return SpougeResult(name, x if type(x) is str else _int_text_of_c_input(x), digits,
                                         first[0], first[1], first[2], _bound_for(first[2]), first[3], 10, "nearest",
                                         False, x)
             return full(x, digits, rounding=rounding, bits=bits)
