@@ -38,8 +38,10 @@ SETUP = {
          "call = lambda: spouge.gamma(X, D)",
     "python": "import spouge\ncall = lambda: spouge.gamma(X, D)",
     "mpmath": "import mpmath\nmpmath.mp.dps = D\nxv = mpmath.mpf(X)\ncall = lambda: mpmath.gamma(xv)",
-    "mpfr": "import gmpy2\ngmpy2.get_context().precision = int(D * 3.3219280948873626) + 8\nxv = gmpy2.mpfr(X)\ncall = lambda: gmpy2.gamma(xv)",
-    "arb": "from flint import arb, ctx\nctx.prec = int(D * 3.3219280948873626) + 8\nxv = arb(X)\ncall = lambda: xv.gamma()",
+    "mpfr": "import gmpy2\ngmpy2.get_context().precision = int(D * 3.3219280948873626) + 8\nxv = gmpy2.mpfr(X)\n"
+            "call = lambda: gmpy2.gamma(xv)",
+    "arb": "from flint import arb, ctx\nctx.prec = int(D * 3.3219280948873626) + 8\nxv = arb(X)\n"
+           "call = lambda: xv.gamma()",
 }
 
 TIMER = """
@@ -61,8 +63,8 @@ while len(cpu) < 5 or (time.perf_counter() < budget and len(cpu) < 2000):
         call()
     cpu.append((time.process_time() - c0) / batch); wall.append((time.perf_counter() - w0) / batch)
     if wall[-1] > 2.0: break
-print(json.dumps({{"first": first, "warm": statistics.median(cpu), "wall": statistics.median(wall), "n": len(cpu) * batch,
-                  "value": str(first_value)[:40]}}))
+print(json.dumps({{"first": first, "warm": statistics.median(cpu), "wall": statistics.median(wall),
+                  "n": len(cpu) * batch, "value": str(first_value)[:40]}}))
 """
 
 
@@ -71,7 +73,9 @@ def measure(impl: str, x: str, digits: int, warm_seconds: float, warmup_seconds:
     env = dict(os.environ)
     if impl == "python":
         env["SPOUGE_PURE"] = "1"
-    out = subprocess.run(check=False, args=[sys.executable, "-c", TIMER.format(setup=setup, warm_seconds=warm_seconds, warmup_seconds=warmup_seconds,
+    out = subprocess.run(check=False,
+                         args=[sys.executable, "-c",
+                               TIMER.format(setup=setup, warm_seconds=warm_seconds, warmup_seconds=warmup_seconds,
                                                    warmup_calls=2500 if impl in ('c', 'python') else 0)],
                          capture_output=True, text=True, env=env)
     if out.returncode:
@@ -100,11 +104,14 @@ def main() -> None:
 
     from spouge.numerics import corebridge
 
-    print(f"# {platform.node()} · {platform.machine()} · {platform.python_implementation()} {platform.python_version()} · core {corebridge.description}")
-    print(f"# mpmath {mpmath.__version__} (backend {mpmath.libmp.BACKEND}), gmpy2 {gmpy2.version()} / MPFR {gmpy2.mpfr_version()}, python-flint {flint.__version__}")
-    print(f"# {' '.join([os.path.basename(sys.executable)] + sys.argv)}")
+    print(f"# {platform.node()} · {platform.machine()} · {platform.python_implementation()} "
+          f"{platform.python_version()} · core {corebridge.description}")
+    print(f"# mpmath {mpmath.__version__} (backend {mpmath.libmp.BACKEND}), gmpy2 {gmpy2.version()} / "
+          f"MPFR {gmpy2.mpfr_version()}, python-flint {flint.__version__}")
+    print(f"# {' '.join([os.path.basename(sys.executable), *sys.argv])}")
     print()
-    print("| digits | x | C warm | Python warm | mpmath warm | MPFR warm | Arb warm | C/mpmath | C/Arb | C/Python | C wall | Arb wall | C first | Python first | Arb first |")
+    print("| digits | x | C warm | Python warm | mpmath warm | MPFR warm | Arb warm | C/mpmath | C/Arb | C/Python "
+          "| C wall | Arb wall | C first | Python first | Arb first |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for digits in [int(d) for d in args.digits.split(",")]:
         for x in args.xs.split(","):
@@ -113,9 +120,11 @@ def main() -> None:
                 raise AssertionError(f"cores disagree at {x}, {digits}: {r['c']['value']} vs {r['python']['value']}")
             c = r["c"]["warm"]
             print(
-                f"| {digits} | {x} | {fmt(c)} | {fmt(r['python']['warm'])} | {fmt(r['mpmath']['warm'])} | {fmt(r['mpfr']['warm'])} "
-                f"| {fmt(r['arb']['warm'])} | {c / r['mpmath']['warm']:.2f}× | {c / r['arb']['warm']:.2f}× | {c / r['python']['warm']:.2f}× "
-                f"| {fmt(r['c']['wall'])} | {fmt(r['arb']['wall'])} | {fmt(r['c']['first'])} | {fmt(r['python']['first'])} | {fmt(r['arb']['first'])} |",
+                f"| {digits} | {x} | {fmt(c)} | {fmt(r['python']['warm'])} | {fmt(r['mpmath']['warm'])} "
+                f"| {fmt(r['mpfr']['warm'])} | {fmt(r['arb']['warm'])} | {c / r['mpmath']['warm']:.2f}× "
+                f"| {c / r['arb']['warm']:.2f}× | {c / r['python']['warm']:.2f}× "
+                f"| {fmt(r['c']['wall'])} | {fmt(r['arb']['wall'])} | {fmt(r['c']['first'])} "
+                f"| {fmt(r['python']['first'])} | {fmt(r['arb']['first'])} |",
                 flush=True,
             )
 

@@ -21,8 +21,10 @@ XS = ["31.41592653589793", "1000000.25", "0.7071067811865476"]
 SETUP = {
     "spouge": "import spouge\ncall = lambda: spouge.gamma(X, digits=D)",
     "mpmath": "import mpmath\nmpmath.mp.dps = D\nxv = mpmath.mpf(X)\ncall = lambda: mpmath.gamma(xv)",
-    "mpfr": "import gmpy2\ngmpy2.get_context().precision = int(D * 3.3219280948873626) + 8\nxv = gmpy2.mpfr(X)\ncall = lambda: gmpy2.gamma(xv)",
-    "arb": "from flint import arb, ctx\nctx.prec = int(D * 3.3219280948873626) + 8\nxv = arb(X)\ncall = lambda: xv.gamma()",
+    "mpfr": "import gmpy2\ngmpy2.get_context().precision = int(D * 3.3219280948873626) + 8\nxv = gmpy2.mpfr(X)\n"
+            "call = lambda: gmpy2.gamma(xv)",
+    "arb": "from flint import arb, ctx\nctx.prec = int(D * 3.3219280948873626) + 8\nxv = arb(X)\n"
+           "call = lambda: xv.gamma()",
 }
 
 TIMER = """
@@ -62,19 +64,24 @@ def main() -> None:
     import gmpy2
     import mpmath
 
-    print(f"# {platform.node()} · {platform.machine()} · {platform.python_implementation()} {platform.python_version()}")
-    print(f"# mpmath {mpmath.__version__} (backend {mpmath.libmp.BACKEND}), gmpy2 {gmpy2.version()} / MPFR {gmpy2.mpfr_version()}, python-flint {flint.__version__}")
+    print(f"# {platform.node()} · {platform.machine()} · {platform.python_implementation()} "
+          f"{platform.python_version()}")
+    print(f"# mpmath {mpmath.__version__} (backend {mpmath.libmp.BACKEND}), gmpy2 {gmpy2.version()} / "
+          f"MPFR {gmpy2.mpfr_version()}, python-flint {flint.__version__}")
     print()
-    print("| digits | x | spouge warm | mpmath warm | MPFR warm | Arb warm | spouge/mpmath | spouge/Arb | spouge first | mpmath first | MPFR first | Arb first |")
+    print("| digits | x | spouge warm | mpmath warm | MPFR warm | Arb warm | spouge/mpmath | spouge/Arb "
+          "| spouge first | mpmath first | MPFR first | Arb first |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for digits in [int(d) for d in args.digits.split(",")]:
         for x in XS:
             r = {impl: measure(impl, x, digits, args.warm_seconds) for impl in SETUP}
             s = r["spouge"]
             print(
-                f"| {digits} | {x} | {fmt(s['warm'])} | {fmt(r['mpmath']['warm'])} | {fmt(r['mpfr']['warm'])} | {fmt(r['arb']['warm'])} "
-                f"| {s['warm'] / r['mpmath']['warm']:.2f}× | {s['warm'] / r['arb']['warm']:.2f}× "
-                f"| {fmt(s['first'])} | {fmt(r['mpmath']['first'])} | {fmt(r['mpfr']['first'])} | {fmt(r['arb']['first'])} |",
+                f"| {digits} | {x} | {fmt(s['warm'])} | {fmt(r['mpmath']['warm'])} | {fmt(r['mpfr']['warm'])} "
+                f"| {fmt(r['arb']['warm'])} | {s['warm'] / r['mpmath']['warm']:.2f}× "
+                f"| {s['warm'] / r['arb']['warm']:.2f}× "
+                f"| {fmt(s['first'])} | {fmt(r['mpmath']['first'])} | {fmt(r['mpfr']['first'])} "
+                f"| {fmt(r['arb']['first'])} |",
                 flush=True,
             )
 

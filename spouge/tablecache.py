@@ -4,8 +4,8 @@ Owns: serving ``numerics.coefficients.CACHE`` misses for tables that are slow
 to make (a >= ``DISK_MIN_A``, about 800 digits and up): first from files in
 the cache directory, else generated (on the C core's threads, or without it
 in chunks on a process pool) and written there.  Progress of a generation
-goes to ``numerics.progress`` ("coefficients", k, a).  Installed by ``import spouge`` (``install()``); the numerics layer
-itself stays free of I/O.
+goes to ``numerics.progress`` ("coefficients", k, a).  Installed by ``import spouge``
+(``install()``); the numerics layer itself stays free of I/O.
 
 Where: ``$SPOUGE_CACHE_DIR``, else ``$XDG_CACHE_HOME/spouge``, else
 ``~/.cache/spouge``; ``SPOUGE_CACHE_DIR=off`` disables the disk.  Size bound:
@@ -240,5 +240,7 @@ def provide(a: int, frac_bits: int) -> tuple | None:
 
 
 def install() -> None:
-    """Serve the coefficient cache's misses from here (idempotent; ``SPOUGE_CACHE_DIR=off`` keeps only the parallel part)."""
+    """Serve the coefficient cache's misses from here.
+
+    Idempotent; ``SPOUGE_CACHE_DIR=off`` keeps only the parallel part."""
     coefficients.CACHE.provider = provide

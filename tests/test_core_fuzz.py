@@ -25,7 +25,8 @@ LONG = settings(max_examples=int(os.environ.get("SPOUGE_CORE_FUZZ_EXAMPLES", "10
 
 _digits = st.text("0123456789", min_size=0, max_size=30)
 decimal_text = st.builds(
-    lambda sign, whole, point, frac, e, esign, exp: f"{sign}{whole}{'.' if point else ''}{frac}{e}{esign if e else ''}{exp if e else ''}",
+    lambda sign, whole, point, frac, e, esign,
+    exp: f"{sign}{whole}{'.' if point else ''}{frac}{e}{esign if e else ''}{exp if e else ''}",
     st.sampled_from(["", "+", "-"]), _digits, st.booleans(), _digits, st.sampled_from(["", "e", "E"]),
     st.sampled_from(["", "+", "-"]), st.text("0123456789", min_size=0, max_size=8),
 )
@@ -59,7 +60,8 @@ def test_first_pass_text_short(x, digits, kind):
 
 @settings(max_examples=150, deadline=None)
 @given(st.integers(min_value=-(2**70), max_value=2**70), st.integers(min_value=1, max_value=2**70),
-       st.integers(min_value=-5, max_value=300), st.integers(min_value=-2, max_value=40), st.integers(min_value=-2, max_value=60))
+       st.integers(min_value=-5, max_value=300), st.integers(min_value=-2, max_value=40),
+       st.integers(min_value=-2, max_value=60))
 def test_pass_integers_short(p, q, bits, extra, digits):
     if bits < 1 or extra < 0 or digits < 1:
         for fn in (corebridge.gamma_pass, corebridge.lgamma_pass):
@@ -83,7 +85,8 @@ def test_first_pass_text_long(x, digits, kind):
 @pytest.mark.slow
 @LONG
 @given(st.integers(min_value=-(2**200), max_value=2**200), st.integers(min_value=-5, max_value=2**200),
-       st.integers(min_value=-5, max_value=400), st.integers(min_value=-2, max_value=60), st.integers(min_value=-2, max_value=80))
+       st.integers(min_value=-5, max_value=400), st.integers(min_value=-2, max_value=60),
+       st.integers(min_value=-2, max_value=80))
 def test_pass_integers_long(p, q, bits, extra, digits):
     if q <= 0 or bits < 1 or extra < 0 or digits < 1 or (p <= 0 and p % q == 0):
         for fn in (corebridge.gamma_pass, corebridge.lgamma_pass):

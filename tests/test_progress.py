@@ -12,9 +12,9 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from reference import reference_text
 
 import spouge
+from reference import reference_text
 from spouge.numerics import coefficients, corebridge, progress
 
 needs_c = pytest.mark.skipif(not corebridge.available, reason=f"C core not available ({corebridge.description})")
@@ -57,7 +57,7 @@ def _check_reports(calls: list, a: int) -> None:
     assert {total for _, _, total in calls} == {a}
     done = [d for _, d, _ in calls]
     assert done == sorted(done), done[:20]
-    assert 0 < done[0] and done[-1] == a
+    assert done[0] > 0 and done[-1] == a
     assert len(calls) <= 400
 
 

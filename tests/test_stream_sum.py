@@ -17,9 +17,9 @@ from fractions import Fraction
 
 import pytest
 from flint import arb, ctx, fmpq
-from reference import reference_text
 
 import spouge
+from reference import reference_text
 from spouge.numerics import coefficients, corebridge, precision
 
 pytestmark = pytest.mark.skipif(not corebridge.available, reason=f"C core not available ({corebridge.description})")
@@ -50,7 +50,8 @@ def test_streamed_digits_are_right(streamed, text):
     assert str(spouge.lgamma(text, 300)) == reference_text("lgamma", x, 300)
 
 
-@pytest.mark.parametrize("p,q", [(0, 1), (1, 2), (1, 10**30), (5, 4), (123456, 1000), (10**7 + 3, 8), (3 * 10**12 + 1, 2),
+@pytest.mark.parametrize("p,q",
+                         [(0, 1), (1, 2), (1, 10**30), (5, 4), (123456, 1000), (10**7 + 3, 8), (3 * 10**12 + 1, 2),
                                  (12345678901234567891, 10**20)])
 def test_streamed_ball_contains_the_value_and_is_as_tight(p, q):
     """ln z! from a streamed sum: encloses Arb's value, in a ball at most twice as wide as the table path's."""

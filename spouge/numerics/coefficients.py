@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 import gmpy2
@@ -50,6 +50,11 @@ MIN_A = 3
 
 #: Tables from this size up report their progress (numerics.progress); smaller ones take milliseconds.
 PROGRESS_MIN_A = 1000
+
+#: A coefficient table C_0..C_{a-1}: gmpy2 mpz, which act as ints (gmpy2 ships no types, so they are typed int).
+Table = tuple[int, ...]
+#: CACHE.provider: (a, frac_bits) -> the table, or None when it does not have it.
+TableProvider = Callable[[int, int], Table | None]
 
 
 def log2_truncation_bound(a: int) -> float:
@@ -81,13 +86,13 @@ def log2_abs_coefficients(a: int) -> list[float]:
 
 def _to_fixed(value: arb, frac_bits: int) -> int | None:
     """round(value * 2^frac_bits) if the ball is narrow enough to be within 1 unit, else None."""
-    man, exp = value.mid().man_exp()
+    mid_man, exp = value.mid().man_exp()
     rad_man, rad_exp = value.rad().man_exp()
     # radius in units of 2^-frac_bits must be <= 1/2 so that |value*2^F - C| <= 1.
     if rad_man and int(rad_man).bit_length() + int(rad_exp) + frac_bits > -1:
         return None
     shift = int(exp) + frac_bits
-    man = int(man)
+    man = int(mid_man)
     if shift >= 0:
         return man << shift
     # round to nearest: error <= 1/2 unit
@@ -173,8 +178,8 @@ class _TableCache:
         #: Where tables too slow to make on the spot may come from: a callable
         #: (a, frac_bits) -> tuple of mpz or None.  Set by ``spouge.tablecache``
         #: (disk cache, parallel generation); this module itself does no I/O.
-        self.provider = None
-        self._tables: OrderedDict[tuple[int, int], tuple] = OrderedDict()
+        self.provider: TableProvider | None = None
+        self._tables: OrderedDict[tuple[int, int], Table] = OrderedDict()
         self._bits: dict[tuple[int, int], int] = {}
         self.hits = 0
         self.misses = 0
@@ -183,7 +188,7 @@ class _TableCache:
     def estimated_bits(a: int, frac_bits: int) -> int:
         return a * (frac_bits + int(0.6 * a * math.log2(10)))
 
-    def get(self, a: int, frac_bits: int):
+    def get(self, a: int, frac_bits: int) -> Table | Iterator[int]:
         """The table for (a, F): cached tuple, or a fresh iterator if too big to keep."""
         key = (a, frac_bits)
         table = self._tables.get(key)

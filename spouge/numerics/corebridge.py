@@ -30,6 +30,7 @@ Invariants:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 try:
     if os.environ.get("SPOUGE_PURE", "") not in ("", "0"):
@@ -67,7 +68,7 @@ if _core is not None:
     from .arguments import MAX_DECIMAL_EXPONENT, MAX_DIGITS
 
     _core.configure(MAX_DIGITS, MAX_DECIMAL_EXPONENT)
-    gamma_first = _core.gamma_first
+    gamma_first: Callable[[object, int, int], tuple[int, int, int, int] | None] = _core.gamma_first
     """gamma_first(x, digits, kind) -> (signed N, E, a, precision) or None.
 
     The whole FIRST pass of gamma (kind 0) or factorial (kind 1) of x, planned exactly as
@@ -78,7 +79,7 @@ if _core is not None:
     settles it exactly), a long denominator, or an undecided first pass.
     """
 
-    def _provide_table(a: int, frac_bits: int):
+    def _provide_table(a: int, frac_bits: int) -> _coefficients.Table | None:
         """C-side table misses go where the Python ones go: coefficients.CACHE.provider (the disk
         cache and parallel generator of spouge.tablecache, when installed), else None (made in C)."""
         provider = _coefficients.CACHE.provider
@@ -88,13 +89,14 @@ if _core is not None:
     # Long coefficient work in C (streamed sums, new tables) asks progress.current() once
     # and reports ("coefficients", k, a) to it from the calling thread; a raise stops it.
     _core.set_progress(_progress.current)
-    gamma_pass = _core.gamma_pass
+    gamma_pass: Callable[[int, int, int, int, int, int, int], tuple[int, int, int, int] | None] = _core.gamma_pass
     """gamma_pass(p, q, bits, extra, digits, mode=0, radix=10) -> (sign, N, E, a) or None.
 
     One pass for Γ(p/q), q > 0, p/q not a pole: functions._ln_abs_gamma(x, bits, extra)
     then rounding.round_from_log(value, digits, MODES[mode], sign, radix) at
     bits + extra + 16; None = undecided.  Value = sign * N * radix^(E-digits+1).
     """
+    lgamma_pass: Callable[[int, int, int, int, int, int, int], tuple[int, int, int, int] | int | None]
     lgamma_pass = _core.lgamma_pass
     """lgamma_pass(p, q, bits, extra, digits, mode=0, radix=10) -> (sign, N, E, a) | int | None.
 

@@ -40,9 +40,11 @@ from __future__ import annotations
 import math
 import operator
 from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import repeat
+from typing import Generic, TypeVar
 
 from flint import acb, arb, ctx, fmpq, fmpz, fmpz_poly
 
@@ -110,11 +112,15 @@ def _round_complex(pr: int, pi: int, q: int, rel_bits: int) -> tuple[int, int, i
     return big_r, big_i, den, err
 
 
+#: The ball type of a LogFactorial: arb for real z, acb for complex z.
+Ball = TypeVar("Ball", arb, acb)
+
+
 @dataclass(frozen=True, slots=True)
-class LogFactorial:
+class LogFactorial(Generic[Ball]):
     """ln z! as a ball, with the Spouge parameters that produced it."""
 
-    value: arb | acb
+    value: Ball
     a: int
     log2_bound: float  # log2 of Spouge's relative truncation bound for this a
 
@@ -125,12 +131,12 @@ def _truncation_radius(a: int) -> arb:
     return arb((fmpz(1), fmpz(math.floor(log2_truncation_bound(a)) + 2)))
 
 
-def _fixed_ball(total, err_units: int, frac_bits: int) -> arb:
+def _fixed_ball(total: int, err_units: int, frac_bits: int) -> arb:
     """The ball (total ± err_units) * 2^-frac_bits, exactly."""
     return arb((fmpz(int(total)), -frac_bits), (err_units, -frac_bits))
 
 
-def _real_sum(coeffs, a: int, p: int, q: int, frac_bits: int) -> arb:
+def _real_sum(coeffs: Iterable[int], a: int, p: int, q: int, frac_bits: int) -> arb:
     """S(p/q) for p/q >= 0 as a ball; coeffs is the C_0..C_{a-1} sequence (scale 2^frac_bits)."""
     it = iter(coeffs)
     c0 = next(it)
@@ -194,7 +200,7 @@ class _MomentCache:
         #: Moments are made after wait * (J + 1) eligible calls on a table (0: at once).
         self.wait = LARGE_Z_WAIT
 
-    def abs_total(self, table, a: int, frac_bits: int) -> int:
+    def abs_total(self, table: Sequence[int], a: int, frac_bits: int) -> int:
         """S = sum_{k=1}^{a-1} |C_k| (kept for the 64 latest tables)."""
         key = (a, frac_bits)
         total = self._totals.get(key)
@@ -204,7 +210,7 @@ class _MomentCache:
                 self._totals.popitem(last=False)
         return total
 
-    def get(self, table, a: int, frac_bits: int, J: int) -> tuple[int, ...] | None:
+    def get(self, table: Sequence[int], a: int, frac_bits: int, J: int) -> tuple[int, ...] | None:
         """m_0 .. m_J' (J' >= J) for the table (a, F), or None while this table has seen fewer than
         wait * (J + 1) eligible calls (the moments cost about that many direct sums: ski rental)."""
         key = (a, frac_bits)
@@ -230,7 +236,7 @@ class _MomentCache:
         self._seen.clear()
 
 
-def _moments(table, a: int, n: int) -> tuple[int, ...]:
+def _moments(table: Sequence[int], a: int, n: int) -> tuple[int, ...]:
     """(m_0 .. m_{n-1}), m_j = sum_{k=1}^{a-1} C_k (-k)^j, exactly."""
     level = [(fmpz_poly([int(table[k])]), fmpz_poly([1, k])) for k in range(1, a)]
     while len(level) > 1:
@@ -253,7 +259,7 @@ def _moments(table, a: int, n: int) -> tuple[int, ...]:
 MOMENTS = _MomentCache(CACHE.budget_bits // 4)
 
 
-def _large_sum(table, a: int, p: int, q: int, frac_bits: int) -> arb | None:
+def _large_sum(table: Sequence[int], a: int, p: int, q: int, frac_bits: int) -> arb | None:
     """S(p/q) by the expansion in 1/z (large z), or None where the direct sum is cheaper.
 
     1/(z+k) = sum_{j<=J} (-k)^j / z^(j+1) + (-k)^(J+1) / (z^(J+1) (z+k)), so
@@ -274,7 +280,7 @@ def _large_sum(table, a: int, p: int, q: int, frac_bits: int) -> arb | None:
     # (J+1)(lz - la) >= 2^16 (bitlen(S) - E) - lz  <=>  S (a-1)^(J+1) / z^(J+2) <= 2^E
     num = (MOMENTS.abs_total(table, a, frac_bits).bit_length() << LOG_FRAC) - lz - (e_bits << LOG_FRAC)
     J = max(1, -(-num // (lz - la))) - 1
-    if (J + 1) * LARGE_Z_RATIO > a - 1 or (a - 1) * (J + 1) > LARGE_Z_MAX_WORK:
+    if a - 1 < (J + 1) * LARGE_Z_RATIO or (a - 1) * (J + 1) > LARGE_Z_MAX_WORK:
         return None
     moments = MOMENTS.get(table, a, frac_bits, J)
     if moments is None:
@@ -287,7 +293,7 @@ def _large_sum(table, a: int, p: int, q: int, frac_bits: int) -> arb | None:
     return _fixed_ball(value, 2 * J + 3 + a + (1 << e_bits), frac_bits)
 
 
-def _complex_sum(coeffs, a: int, pr: int, pi: int, q: int, frac_bits: int) -> acb:
+def _complex_sum(coeffs: Iterable[int], a: int, pr: int, pi: int, q: int, frac_bits: int) -> acb:
     """S(z) for z = (pr + i pi)/q with pr >= 0, as an acb ball."""
     it = iter(coeffs)
     total_re = next(it)
@@ -307,7 +313,7 @@ def _plan(rel_bits: int) -> tuple[int, int]:
     return a, rel_bits + SUM_GUARD_BITS + Q_HEADROOM_BITS
 
 
-def log_factorial(p: int, q: int, rel_bits: int, abs_bits: int) -> LogFactorial:
+def log_factorial(p: int, q: int, rel_bits: int, abs_bits: int) -> LogFactorial[arb]:
     """ln z! for real z = p/q >= 0 (q > 0) as a ball.
 
     rel_bits: wanted relative accuracy of z! (absolute accuracy of ln z!).
@@ -330,7 +336,7 @@ def log_factorial(p: int, q: int, rel_bits: int, abs_bits: int) -> LogFactorial:
     return LogFactorial(value, a, log2_truncation_bound(a))
 
 
-def log_factorial_complex(pr: int, pi: int, q: int, rel_bits: int, abs_bits: int) -> LogFactorial:
+def log_factorial_complex(pr: int, pi: int, q: int, rel_bits: int, abs_bits: int) -> LogFactorial[acb]:
     """ln z! for complex z = (pr + i pi)/q with Re z >= 0 as an acb ball (principal branch of ln S)."""
     if pr < 0:
         raise ValueError("internal: log_factorial needs Re z >= 0")

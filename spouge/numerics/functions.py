@@ -28,25 +28,28 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from fractions import Fraction
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar, cast
 
 from flint import acb, arb, ctx, fmpq, fmpz
 
 from . import corebridge, progress
+from . import result as _result_module
 from .arguments import check_digits, parse_number, parse_real
 from .coefficients import log2_truncation_bound, product_range
 from .engine import log_factorial, log_factorial_complex
-from .precision import UndecidedError, next_bits, plan, target_bits as _target
-from . import result as _result_module
-from .result import ComplexSpougeResult, SpougeResult, bound_text as _bound_text, int_text
+from .precision import UndecidedError, next_bits, plan
+from .precision import target_bits as _target
+from .result import ComplexSpougeResult, SpougeResult, int_text
+from .result import bound_text as _bound_text
 from .rounding import MODES, round_ball, round_from_log, round_rational
 
 bound_text = lru_cache(maxsize=1024)(_bound_text)
 
 
-@lru_cache(maxsize=None)
+@functools.cache
 def _bound_for(a: int) -> str:
     """The truncation-bound text for Spouge's a (the C passes return a, not the bound)."""
     return bound_text(log2_truncation_bound(a))
@@ -85,7 +88,7 @@ def _is_integer(x: Fraction) -> bool:
     return x.denominator == 1
 
 
-def _ln_abs_gamma(x: Fraction, bits: int, extra: int):
+def _ln_abs_gamma(x: Fraction, bits: int, extra: int) -> tuple[arb, int, int, float]:
     """(ln|Γ(x)| ball, sign of Γ(x), Spouge's a, log2 bound) for a real non-pole x."""
     work = bits + extra
     p, q = x.numerator, x.denominator
@@ -146,12 +149,13 @@ def _undecided(name: str, text: str, digits: int, bits: int) -> UndecidedError:
 
 def _real_result(name: str, x: Fraction, text: str, digits: int, factorial_of: int | None,
                  mode: str = "nearest", radix: int = 10, min_exponent: int | None = None,
-                 argument=None) -> SpougeResult:
+                 argument: object = None) -> SpougeResult:
     """Γ(x) correctly rounded; factorial_of is m when Γ(x) = m! exactly (integer x)."""
     p = plan("gamma", (x,), _digits_for_plan(digits, radix))
     bits, extra = p.bits, p.extra
-    settle = factorial_of is not None and _may_be_boundary(factorial_of, digits, radix)
-    in_c = min_exponent is None and not settle  # the C pass: no subnormal grid, no exact settling
+    # m when Γ(x) = m! may sit on a rounding boundary: settled by the exact product
+    settle = factorial_of if factorial_of is not None and _may_be_boundary(factorial_of, digits, radix) else None
+    in_c = min_exponent is None and settle is None  # the C pass: no subnormal grid, no exact settling
     passes = 0
     while True:
         passes += 1
@@ -171,8 +175,8 @@ def _real_result(name: str, x: Fraction, text: str, digits: int, factorial_of: i
         with ctx.workprec(bits + extra + 16):
             decided = round_from_log(value, digits, mode, sign, radix, min_exponent)
         exact = False
-        if settle:  # few digits: settle exactly
-            exact_value = _exact_factorial(factorial_of)
+        if settle is not None:  # few digits: settle exactly
+            exact_value = _exact_factorial(settle)
             _, decided = round_rational(Fraction(exact_value), digits, mode, radix, min_exponent)
             n, e = decided
             exact = Fraction(n) * Fraction(radix) ** (e - digits + 1) == exact_value
@@ -236,26 +240,32 @@ def _complex_result(name: str, z: tuple[Fraction, Fraction], text: str, digits: 
                     scaled = -scaled
                 limit = arb(0.05)
                 if scaled.real.rad() < limit and scaled.imag.rad() < limit:
-                    units = [int((part.mid() + arb(0.5)).floor().unique_fmpz()) for part in (scaled.real, scaled.imag)]
-                    return ComplexSpougeResult(name, text, digits, units[0], units[1], quantum, lf.a, bound_text(lf.log2_bound), work)
+                    units = [(part.mid() + arb(0.5)).floor().unique_fmpz() for part in (scaled.real, scaled.imag)]
+                    if units[0] is not None and units[1] is not None:  # else: a wider ball; the next pass
+                        return ComplexSpougeResult(name, text, digits, int(units[0]), int(units[1]), quantum, lf.a,
+                                                   bound_text(lf.log2_bound), work)
         following = next_bits(bits, None, p.max_bits, p.likely_bits)
         if following is None:
             raise _undecided(name, text, digits, bits)
         bits = following
 
 
-class Enclosure(NamedTuple):
+#: What a real function returns: a SpougeResult (lgamma(with_sign=True): with the sign of Γ).
+Value = TypeVar("Value")
+
+
+class Enclosure(NamedTuple, Generic[Value]):
     """rounding="enclosure": the value rounded down and up, so lower <= value <= upper (equal when exact)."""
 
-    lower: SpougeResult
-    upper: SpougeResult
+    lower: Value
+    upper: Value
 
 
-def enclosing(fn):
+def enclosing(fn: Callable[..., Value]) -> Callable[..., Value | Enclosure[Value]]:
     """Give a real function the "enclosure" mode: both directed roundings, as an ``Enclosure``."""
 
     @functools.wraps(fn)
-    def wrapper(*args, rounding: str = "nearest", **keywords):
+    def wrapper(*args: object, rounding: str = "nearest", **keywords: object) -> Value | Enclosure[Value]:
         if rounding == "enclosure":
             return Enclosure(fn(*args, rounding="down", **keywords), fn(*args, rounding="up", **keywords))
         return fn(*args, rounding=rounding, **keywords)
@@ -263,19 +273,31 @@ def enclosing(fn):
     return wrapper
 
 
-def _first_pass_in_c(kind: int, name: str):
+#: gamma or factorial as _first_pass_in_c wraps it: (x, digits, *, rounding, bits) -> its outcome.
+_Outcome = SpougeResult | ComplexSpougeResult | Enclosure[SpougeResult | ComplexSpougeResult]
+_Full = Callable[..., _Outcome]
+
+
+#: int_text, for an x the C first pass has decided: it decides only a str or an int, so past the str test x
+#: is an int.  (Cast once here, not per call: this is the hot path.)
+_int_text_of_c_input = cast("Callable[[object], str]", int_text)
+
+
+def _first_pass_in_c(kind: int, name: str) -> Callable[[_Full], _Full]:
     """The outermost layer of gamma (kind 0) and factorial (kind 1): a short real x in nearest mode goes
     straight to the whole first pass in C (``_c_first``, read at call time) and its result; anything
     else, or an undecided pass, takes the full path.  No extra Python frame on the hot path."""
 
-    def wrap(full):
+    def wrap(full: _Full) -> _Full:
         @functools.wraps(full)
-        def first_in_c(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None):
+        def first_in_c(x: object, digits: int = 16, *, rounding: str = "nearest",
+                       bits: int | None = None) -> _Outcome:
             if _c_first is not None and rounding == "nearest" and bits is None:
                 first = _c_first(x, digits, kind)
                 if first is not None:
-                    return SpougeResult(name, x if type(x) is str else int_text(x), digits, first[0], first[1],
-                                        first[2], _bound_for(first[2]), first[3], 10, "nearest", False, x)
+                    return SpougeResult(name, x if type(x) is str else _int_text_of_c_input(x), digits,
+                                        first[0], first[1], first[2], _bound_for(first[2]), first[3], 10, "nearest",
+                                        False, x)
             return full(x, digits, rounding=rounding, bits=bits)
 
         return first_in_c
@@ -283,7 +305,7 @@ def _first_pass_in_c(kind: int, name: str):
     return wrap
 
 
-def _precision_args(digits, rounding: str, bits) -> tuple[int, str, int]:
+def _precision_args(digits: object, rounding: str, bits: object) -> tuple[int, str, int]:
     """(digits in the result's radix, mode, radix) from the public keywords."""
     if rounding not in MODES:
         raise ValueError(f"rounding must be one of {', '.join(MODES)} or enclosure, not {rounding!r}")
@@ -302,7 +324,8 @@ MAX_BITS = 332_193
 
 @_first_pass_in_c(0, "gamma")
 @enclosing
-def gamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None):
+def gamma(x: object, digits: int = 16, *, rounding: str = "nearest",
+          bits: int | None = None) -> SpougeResult | ComplexSpougeResult:
     """Γ(x) to `digits` significant digits, correctly rounded for real x.
 
     x: int, exact decimal str ("0.1", "-2.5", "1e100"), Fraction, Decimal, float
@@ -325,7 +348,8 @@ def gamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = 
 
 @_first_pass_in_c(1, "factorial")
 @enclosing
-def factorial(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None):
+def factorial(x: object, digits: int = 16, *, rounding: str = "nearest",
+              bits: int | None = None) -> SpougeResult | ComplexSpougeResult:
     """x! = Γ(x+1) to `digits` significant digits (see gamma).  Poles at -1, -2, ..."""
     digits, mode, radix = _precision_args(digits, rounding, bits)
     value = parse_number(x)
@@ -333,7 +357,8 @@ def factorial(x, digits: int = 16, *, rounding: str = "nearest", bits: int | Non
     if isinstance(value, tuple):
         _complex_only_nearest(mode, radix)
         if value[1] == 0 and _is_integer(value[0]) and value[0] < 0:
-            raise PoleError(f"factorial({_short(text)}): x! = Γ(x+1) has a pole at x = {_short(int_text(int(value[0])))}")
+            pole = _short(int_text(int(value[0])))
+            raise PoleError(f"factorial({_short(text)}): x! = Γ(x+1) has a pole at x = {pole}")
         return _complex_result("factorial", (value[0] + 1, value[1]), text, digits)
     if _is_integer(value) and value < 0:
         raise PoleError(f"factorial({_short(text)}): x! = Γ(x+1) has a pole at x = {_short(int_text(int(value)))}")
@@ -347,8 +372,8 @@ def _complex_only_nearest(mode: str, radix: int) -> None:
 
 
 @enclosing
-def lgamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None,
-           with_sign: bool = False):
+def lgamma(x: object, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None,
+           with_sign: bool = False) -> SpougeResult | tuple[SpougeResult, int]:
     """ln|Γ(x)| for real x, correctly rounded to `digits` significant digits.
 
     with_sign=True returns (result, sign of Γ(x)) as math.lgamma users need for negative x.
@@ -363,7 +388,7 @@ def lgamma(x, digits: int = 16, *, rounding: str = "nearest", bits: int | None =
     return (result, gamma_sign(value)) if with_sign else result
 
 
-def gamma_sign(x) -> int:
+def gamma_sign(x: object) -> int:
     """The sign of Γ(x) for real x: +1 or -1 (exactly, from x alone; PoleError at the poles)."""
     value = parse_real(x)
     if value > 0:
@@ -383,8 +408,9 @@ def _lgamma_result(value: Fraction, text: str, digits: int, mode: str, radix: in
         passes += 1
         progress.report("retry", passes, 0)
         if value not in (1, 2) and corebridge.handles(value.denominator, bits):  # one pass in C
-            passed = corebridge.lgamma_pass(value.numerator, value.denominator, bits, extra, digits, _MODE_INDEX[mode], radix)
-            if type(passed) is tuple:
+            passed = corebridge.lgamma_pass(value.numerator, value.denominator, bits, extra, digits, _MODE_INDEX[mode],
+                                            radix)
+            if isinstance(passed, tuple):
                 sign, mantissa, exponent, a = passed
                 return SpougeResult("lgamma", text, digits, sign * mantissa, exponent, a, _bound_for(a), bits + extra,
                                     radix, mode, False, value)
@@ -404,8 +430,8 @@ def _lgamma_result(value: Fraction, text: str, digits: int, mode: str, radix: in
                 deficit = max(0, target - ln_abs.rel_accuracy_bits())
         if decided is not None:
             sign, (mantissa, exponent) = decided
-            return SpougeResult("lgamma", text, digits, sign * mantissa, exponent, a, bound_text(log2_bound), bits + extra,
-                                radix, mode, False, value)
+            return SpougeResult("lgamma", text, digits, sign * mantissa, exponent, a, bound_text(log2_bound),
+                                bits + extra, radix, mode, False, value)
         following = next_bits(bits, deficit, p.max_bits, p.likely_bits)
         if following is None:
             raise _undecided("lgamma", text, digits, bits)
@@ -442,7 +468,7 @@ def fgamma(x: float) -> float:
     """
     if not isinstance(x, float):
         x = float(x)
-    if x != x or x in (math.inf, -math.inf):
+    if not math.isfinite(x):
         if x == math.inf:
             return math.inf
         raise ValueError("math domain error: fgamma(nan or -inf)")

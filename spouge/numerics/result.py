@@ -9,15 +9,21 @@ int, so factorial(10^100) is representable although no float or Decimal is.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import gmpy2
+
+if TYPE_CHECKING:
+    from fractions import Fraction  # imported where used at run time (start-up time)
 
 
 def int_text(n: int) -> str:
     """Decimal text of any int (Python refuses > 4300 digits by default; GMP does not)."""
-    return gmpy2.mpz(n).digits(10)
+    text: str = gmpy2.mpz(n).digits(10)  # gmpy2 ships no types
+    return text
 
 
 def scientific(mantissa: int, exponent: int) -> str:
@@ -38,7 +44,7 @@ def bound_text(log2_bound: float) -> str:
     return scientific(lead, exponent)
 
 
-def summary(result) -> dict:
+def summary(result: SpougeResult | ComplexSpougeResult) -> dict[str, str | int]:
     """What a result says to the outside world (CLI --json, the server's replies)."""
     return {
         "function": result.function,
@@ -68,11 +74,12 @@ class SpougeResult:
     Treat it as immutable.
     """
 
-    __slots__ = ("function", "x", "digits", "mantissa", "exponent", "a", "error_bound", "precision",
-                 "radix", "rounding", "exact", "_argument")
+    __slots__ = ("_argument", "a", "digits", "error_bound", "exact", "exponent", "function", "mantissa", "precision",
+                 "radix", "rounding", "x")
 
     def __init__(self, function: str, x: str, digits: int, mantissa: int, exponent: int, a: int, error_bound: str,
-                 precision: int, radix: int = 10, rounding: str = "nearest", exact: bool = False, argument=None) -> None:
+                 precision: int, radix: int = 10, rounding: str = "nearest", exact: bool = False,
+                 argument: object = None) -> None:
         self.function, self.x, self.digits, self.mantissa, self.exponent = function, x, digits, mantissa, exponent
         self.a, self.error_bound, self.precision = a, error_bound, precision
         self.radix, self.rounding, self.exact, self._argument = radix, rounding, exact, argument
@@ -81,7 +88,7 @@ class SpougeResult:
     def truncation_bound(self) -> str:
         return self.error_bound
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         try:
             theirs = other if isinstance(other, SpougeResult) else _exact(other)
         except TypeError:
@@ -94,24 +101,21 @@ class SpougeResult:
         except OverflowError:
             return hash((self.mantissa, self.exponent, self.digits, self.radix))
 
-    def _cmp(self, other, op):
-        try:
-            theirs = other if isinstance(other, SpougeResult) else _exact(other)
-        except TypeError:
-            return NotImplemented
-        return op(_compare(self, theirs), 0)
+    def __lt__(self, other: object) -> bool:
+        theirs = _comparable(other)
+        return NotImplemented if theirs is None else _compare(self, theirs) < 0
 
-    def __lt__(self, other):
-        return self._cmp(other, lambda a, b: a < b)
+    def __le__(self, other: object) -> bool:
+        theirs = _comparable(other)
+        return NotImplemented if theirs is None else _compare(self, theirs) <= 0
 
-    def __le__(self, other):
-        return self._cmp(other, lambda a, b: a <= b)
+    def __gt__(self, other: object) -> bool:
+        theirs = _comparable(other)
+        return NotImplemented if theirs is None else _compare(self, theirs) > 0
 
-    def __gt__(self, other):
-        return self._cmp(other, lambda a, b: a > b)
-
-    def __ge__(self, other):
-        return self._cmp(other, lambda a, b: a >= b)
+    def __ge__(self, other: object) -> bool:
+        theirs = _comparable(other)
+        return NotImplemented if theirs is None else _compare(self, theirs) >= 0
 
     def __str__(self) -> str:
         if self.radix == 2:
@@ -123,7 +127,7 @@ class SpougeResult:
     def __repr__(self) -> str:
         return f"SpougeResult({self.function}({self.x}) = {self})"
 
-    def as_fraction(self):
+    def as_fraction(self) -> Fraction:
         """The value exactly, as a Fraction (refused past 10^±100000: it would not fit in memory)."""
         from fractions import Fraction
 
@@ -174,33 +178,34 @@ class SpougeResult:
             return float(self.to_decimal())
         return _FLOAT_OF(self)
 
-    def _mpf_(self):
+    @property
+    def _mpf_(self) -> tuple[int, int, int, int]:
         """mpmath's hook: the value rounded to mpmath's working precision."""
         import mpmath
 
         p, q = self.as_integer_ratio()
-        return mpmath.libmp.from_rational(p, q, mpmath.mp.prec, mpmath.libmp.round_nearest)
+        value: tuple[int, int, int, int] = mpmath.libmp.from_rational(p, q, mpmath.mp.prec, mpmath.libmp.round_nearest)
+        return value  # mpmath's raw mpf: (sign, mantissa, exponent, bit count); mpmath ships no types
 
-    _mpf_ = property(_mpf_)
-
-    def __mpfr__(self):
+    def __mpfr__(self) -> gmpy2.mpfr:
         """gmpy2's hook: the value rounded to gmpy2's context precision."""
         p, q = self.as_integer_ratio()
         return gmpy2.mpfr(gmpy2.mpq(p, q))
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str | int]:
         return summary(self)
 
 
-def _sign(n) -> int:
+def _sign(n: int | Fraction) -> int:
     return (n > 0) - (n < 0)
 
 
-def _compare(ours: SpougeResult, theirs) -> int:
+def _compare(ours: SpougeResult, theirs: SpougeResult | Fraction) -> int:
     """-1, 0 or 1 as ours <, ==, > theirs (a SpougeResult or a Fraction), exactly, whatever the exponents."""
     from fractions import Fraction
 
-    if isinstance(theirs, SpougeResult) and theirs.radix != ours.radix and max(abs(ours.exponent), abs(theirs.exponent)) > 400_000:
+    if (isinstance(theirs, SpougeResult) and theirs.radix != ours.radix
+            and max(abs(ours.exponent), abs(theirs.exponent)) > 400_000):
         theirs = theirs.as_fraction()  # mixed radix at huge exponents: rare; as_fraction refuses what does not fit
     sign = _sign(ours.mantissa)
     if isinstance(theirs, SpougeResult):
@@ -222,10 +227,20 @@ def _compare(ours: SpougeResult, theirs) -> int:
 
 
 #: Set by ``functions``: how float() gets the double nearest to the true value (a 53-bit evaluation).
-_FLOAT_OF = None
+_FLOAT_OF: Callable[[SpougeResult], float] | None = None
 
 
-def _exact(other):
+def _comparable(other: object) -> SpougeResult | Fraction | None:
+    """other as _compare takes it, or None when it is no number we compare with (NotImplemented)."""
+    if isinstance(other, SpougeResult):
+        return other
+    try:
+        return _exact(other)
+    except TypeError:
+        return None
+
+
+def _exact(other: object) -> Fraction:
     """An exact Fraction for a number another library gave us, or TypeError."""
     from fractions import Fraction
 
@@ -234,7 +249,7 @@ def _exact(other):
     if isinstance(other, int | Fraction):
         return Fraction(other)
     if isinstance(other, float):
-        if other != other or other in (float("inf"), float("-inf")):
+        if not math.isfinite(other):
             raise TypeError
         return Fraction(other)
     if isinstance(other, Decimal):
@@ -257,7 +272,7 @@ def _float_of(mantissa: int, exp2: int) -> float:
         raise OverflowError("the value does not fit in a float (beyond 1.8e308)") from None
 
 
-def _float_of_fraction(value) -> float:
+def _float_of_fraction(value: Fraction) -> float:
     try:
         return float(value)  # Fraction -> float is correctly rounded
     except OverflowError:
@@ -327,5 +342,5 @@ class ComplexSpougeResult:
         scale = Decimal(1).scaleb(self.quantum)
         return complex(float(self.real_units * scale), float(self.imag_units * scale))
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str | int]:
         return summary(self)
