@@ -107,7 +107,8 @@ class Backend:
 class Replicas:
     """haproxy (deploy/haproxy.cfg as shipped) in front of len(SERVERS) backends; `active` of them started."""
 
-    def __init__(self, workdir: str, active: int = 3, server_args: tuple[str, ...] = ("--jobs", "1"), check: str = "http") -> None:
+    def __init__(self, workdir: str, active: int = 3, server_args: tuple[str, ...] = ("--jobs", "1"),
+                 check: str = "http") -> None:
         import tempfile
 
         workdir = tempfile.mkdtemp(prefix="replicas-", dir=workdir)  # this instance's socket and logs
@@ -133,7 +134,8 @@ class Replicas:
             for name in SERVERS[: self.active]:
                 self.backends[name].start()
             binary = haproxy_binary()
-            check = subprocess.run([binary, "-c", "-q", "-f", CFG], env=self.env(), capture_output=True, text=True, check=False)
+            check = subprocess.run([binary, "-c", "-q", "-f", CFG], env=self.env(), capture_output=True, text=True,
+                                   check=False)
             if check.returncode:
                 raise RuntimeError(f"haproxy -c rejected {CFG}: {check.stdout}{check.stderr}")
             self.haproxy_log = open(os.path.join(self.workdir, "haproxy.log"), "wb")
@@ -287,7 +289,8 @@ class Client(threading.Thread):
                     return super().call_with_retry(do, counted, *args, **kwargs)
 
             pool = redis.ConnectionPool(host="127.0.0.1", port=port, max_connections=1, socket_timeout=30,
-                                        connection_class=_redis_tracked_connection(self), retry=CountingRetry(NoBackoff(), retries))
+                                        connection_class=_redis_tracked_connection(self),
+                                        retry=CountingRetry(NoBackoff(), retries))
             self.client = redis.Redis(connection_pool=pool)
             self.pool = pool
         else:
@@ -326,11 +329,12 @@ class Client(threading.Thread):
             i += 1
             try:
                 value = self.one(x)
-            except Exception as exc:  # noqa: BLE001 - every failure is recorded
+            except Exception as exc:
                 if failed:
                     self.after_failure[-1] = False
                 # the port of the connection that broke (a reconnect inside the attempt set it)
-                self.failures.append({"t": time.monotonic(), "port": self.local_port(), "error": f"{type(exc).__name__}: {exc}"[:200]})
+                self.failures.append({"t": time.monotonic(), "port": self.local_port(),
+                                      "error": f"{type(exc).__name__}: {exc}"[:200]})
                 self.after_failure.append(None)
                 failed = True
                 continue
@@ -446,7 +450,8 @@ def drill(replicas: Replicas, victim: str, sig: int, settle: int = 2000, retries
 # --- throughput ---------------------------------------------------------------------
 def redis_benchmark(port: int, seconds_hint: int, clients: int = 50, x: int = 20) -> float:
     n = seconds_hint
-    out = subprocess.run(["redis-benchmark", "-p", str(port), "-c", str(clients), "-n", str(n), "-q", "FACTORIAL", str(x)],
+    out = subprocess.run(["redis-benchmark", "-p", str(port), "-c", str(clients), "-n", str(n), "-q", "FACTORIAL",
+                          str(x)],
                          capture_output=True, text=True, check=False, timeout=600).stdout
     m = re.search(r"([\d.]+) requests per second", out.replace("\r", "\n").splitlines()[-1] if out else "")
     if not m:
@@ -547,7 +552,8 @@ def per_digits(workdir: str, quick: bool) -> list[tuple]:
             pids = process_tree(reps.backends["s1"].proc.pid)
             cpu0 = cpu_seconds(pids)
             out = subprocess.run(["wrk", "-t2", "-c8", f"-d{seconds}s", "--timeout", "60s", "-s", script,
-                                  f"http://127.0.0.1:{reps.port}/"], capture_output=True, text=True, check=False, timeout=seconds + 300).stdout
+                                  f"http://127.0.0.1:{reps.port}/"], capture_output=True, text=True, check=False,
+                                  timeout=seconds + 300).stdout
             cpu = cpu_seconds(pids) - cpu0
             m = re.search(r"Requests/sec:\s+([\d.]+)", out)
             total = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)

@@ -16,7 +16,8 @@ from spouge import numerics
 def batch(args, data: bytes | str, env=None, timeout=120):
     if isinstance(data, str):
         data = data.encode()
-    return subprocess.run([sys.executable, "-m", "spouge", *args], input=data, capture_output=True, check=False, timeout=timeout,
+    return subprocess.run([sys.executable, "-m", "spouge", *args], input=data, capture_output=True, check=False,
+                          timeout=timeout,
                           env={**os.environ, **(env or {})})
 
 

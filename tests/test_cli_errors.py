@@ -14,7 +14,8 @@ from spouge.cli import main
 
 
 def run(*args: str, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "spouge", *args], capture_output=True, text=True, check=False, timeout=120,
+    return subprocess.run([sys.executable, "-m", "spouge", *args], capture_output=True, text=True, check=False,
+                          timeout=120,
                           env={**os.environ, **(env or {})})
 
 

@@ -58,7 +58,8 @@ def run_with_terminal_stderr(args, env=None, size=(24, 80), script=None, timeout
 
 
 def piped(args, env=None, timeout=120, **kw):
-    return subprocess.run([sys.executable, "-m", "spouge", *args], capture_output=True, text=True, check=False, timeout=timeout,
+    return subprocess.run([sys.executable, "-m", "spouge", *args], capture_output=True, text=True, check=False,
+                          timeout=timeout,
                           env={**os.environ, **(env or {})}, **kw)
 
 
@@ -126,7 +127,8 @@ def test_fake_engine_phases_show_as_fractions():
 
 
 def test_fake_engine_is_silent_when_piped():
-    proc = subprocess.run([sys.executable, "-c", FAKE, "gamma", "0.5", "20"], capture_output=True, text=True, check=False, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", FAKE, "gamma", "0.5", "20"], capture_output=True, text=True,
+                          check=False, timeout=60)
     assert proc.returncode == 0 and proc.stderr == "" and proc.stdout == str(numerics.gamma("0.5", 20)) + "\n"
 
 
@@ -233,7 +235,8 @@ def test_ctrl_c_in_a_batch_keeps_what_was_printed(tmp_path):
     xs = tmp_path / "xs.txt"
     xs.write_text("-1\nabc\n0.5\n0.7\n")
     with open(xs, "rb") as stdin:
-        status, out, err = interrupt(["gamma", "-", "-d", "60000"], {"SPOUGE_CACHE_DIR": "off"}, json_mode=True, stdin=stdin)
+        status, out, err = interrupt(["gamma", "-", "-d", "60000"], {"SPOUGE_CACHE_DIR": "off"}, json_mode=True,
+                                     stdin=stdin)
     assert status == 130 and err == ""
     documents = [json.loads(line) for line in out.splitlines()]
     assert out.endswith("\n") and len(documents) == 3

@@ -14,10 +14,10 @@ import time
 
 import pytest
 import redis
-from compute_latency_probe import LatencyProbe
-from server_harness import read_reply, resp_command, spouge_server
 
 import spouge
+from compute_latency_probe import LatencyProbe
+from server_harness import read_reply, resp_command, spouge_server
 from spouge.server import compute
 
 HUGE = "1" + "0" * 1000  # 10^1000: exact binomial(HUGE, 600) takes seconds (its product has 2e6 bits)
@@ -64,7 +64,8 @@ def test_values_are_the_librarys(client, command, args, kwargs):
 
 
 @pytest.mark.parametrize("command, args", [
-    ("GAMMA", ("0.1",)), ("FACTORIAL", ("2.5",)), ("LGAMMA", ("-2.5",)), ("RGAMMA", ("-2.5",)), ("BETA", ("0.5", "1.25")),
+    ("GAMMA", ("0.1",)), ("FACTORIAL", ("2.5",)), ("LGAMMA", ("-2.5",)), ("RGAMMA", ("-2.5",)),
+    ("BETA", ("0.5", "1.25")),
     ("BINOMIAL", ("7.5", "2.25")), ("RISING", ("0.5", "2.5")), ("FALLING", ("10.5", "3")),
 ])
 @pytest.mark.parametrize("mode", ["down", "up", "zero", "away", "nearest"])
@@ -88,7 +89,7 @@ def test_lgamma_sign(client):
     assert client.execute_command("LGAMMA", "-2.5", "WITHSIGN") == [str(spouge.lgamma("-2.5")), -1]
     assert client.execute_command("LGAMMA", "-3.5", 20, "WITHSIGN")[1] == 1
     reply = client.execute_command("LGAMMA", "-0.5", "ROUNDING", "enclosure", "WITHSIGN")
-    assert len(reply) == 3 and reply[2] == -1 and reply[0] <= reply[1] or reply[0].startswith("1.2")
+    assert (len(reply) == 3 and reply[2] == -1 and reply[0] <= reply[1]) or reply[0].startswith("1.2")
     with pytest.raises(redis.ResponseError, match="unknown option 'WITHSIGN'"):
         client.execute_command("GAMMA", "2.5", "WITHSIGN")
 
@@ -101,17 +102,21 @@ def test_rgamma_at_the_poles_is_exactly_zero(client):
 
 @pytest.mark.parametrize("args, message", [
     (("BETA", 0, 1), "pole"), (("BETA", -2, "0.5"), "pole"), (("BINOMIAL", -3, "0.5"), "infinite"),
-    (("RISING", -2.5, "1.5", "ROUNDING", "sideways"), "rounding must be one of nearest, down, up, zero, away, enclosure"),
+    (("RISING", -2.5, "1.5", "ROUNDING", "sideways"),
+     "rounding must be one of nearest, down, up, zero, away, enclosure"),
     (("GAMMA", "0.5", 20, "BITS", 60), "digits or bits, not both"),
     (("GAMMA", "0.5", "DIGITS", 20, "BITS", 60), "digits or bits, not both"),
     (("GAMMA", "0.5", -5), "digits must be at least 1"), (("GAMMA", "0.5", "BITS", 0), "bits must be between 1 and"),
-    (("GAMMA", "0.5", "BITS", "ten"), "bits must be an integer"), (("GAMMA", "0.5", "DIGITS", 9, "DIGITS", 9), "given twice"),
+    (("GAMMA", "0.5", "BITS", "ten"), "bits must be an integer"),
+    (("GAMMA", "0.5", "DIGITS", 9, "DIGITS", 9), "given twice"),
     (("GAMMA", "0.5", "ROUNDING"), "ROUNDING needs a value"), (("BETA", "0.5"), "wrong number of arguments"),
-    (("LOGGAMMA", "3+4j", "ROUNDING", "up"), "loggamma takes digits only"), (("LOGGAMMA", "2", "BITS", 53), "digits only"),
+    (("LOGGAMMA", "3+4j", "ROUNDING", "up"), "loggamma takes digits only"),
+    (("LOGGAMMA", "2", "BITS", 53), "digits only"),
     (("GAMMA", "3+4j", "ROUNDING", "down"), "real arguments"), (("BETA", "1+1j", "2"), "a = "),
     (("BINOMIAL", "10", "abc"), "k = 'abc' is not a decimal number"),
     (("BINOMIAL", "1" + "0" * 20000, "3"), "out of range"), (("GAMMA", "0.5", "DIGITS", 5001), "at most 5000"),
-    (("FALLING", "3", "5", "10", "EXTRA"), "unknown option 'EXTRA'"), (("FALLING", "3", "5", "EXTRA"), "digits must be an integer"), (("RGAMMA", "nan"), "not a finite number"),
+    (("FALLING", "3", "5", "10", "EXTRA"), "unknown option 'EXTRA'"),
+    (("FALLING", "3", "5", "EXTRA"), "digits must be an integer"), (("RGAMMA", "nan"), "not a finite number"),
 ])
 def test_bad_inputs_are_one_clear_error(client, args, message):
     with pytest.raises(redis.ResponseError, match=message):
@@ -178,8 +183,10 @@ def test_http_rounding_bits_and_enclosure(server):
 
 @pytest.mark.parametrize("target, status, message", [
     ("/v1/beta?a=0&b=1", 422, "pole"), ("/v1/beta?a=0.5", 400, "missing parameter b"),
-    ("/v1/beta?a=1&b=2&x=3", 400, "expected a, b, digits, bits, rounding"), ("/v1/gamma?x=1&rounding=sideways", 400, "rounding must be"),
-    ("/v1/gamma?x=1&digits=10&bits=10", 400, "digits or bits, not both"), ("/v1/gamma?x=1&digits=-3", 422, "at least 1"),
+    ("/v1/beta?a=1&b=2&x=3", 400, "expected a, b, digits, bits, rounding"),
+    ("/v1/gamma?x=1&rounding=sideways", 400, "rounding must be"),
+    ("/v1/gamma?x=1&digits=10&bits=10", 400, "digits or bits, not both"),
+    ("/v1/gamma?x=1&digits=-3", 422, "at least 1"),
     ("/v1/gamma?x=1&bits=99999999", 422, "bits must be between"), ("/v1/loggamma?x=2&rounding=up", 400, "digits only"),
     ("/v1/binomial?n=1e20000&k=2", 422, "out of range"), ("/v1/rising?x=1&n=2&n=3", 400, "given twice"),
     ("/v1/falling?x=a&n=2", 400, "not a decimal number"),
@@ -192,7 +199,8 @@ def test_http_errors(server, target, status, message):
 # --- the cost model and the compute path ---------------------------------------------------------------
 @pytest.mark.parametrize("function, x, slow", [
     ("binomial", (HUGE, "600"), True), ("beta", ("3.5", "60000"), True), ("rising", ("0.7", "1000000"), False),
-    ("binomial", ("1e100", "3"), False), ("rgamma", "-2.5", False), ("loggamma", "3+4j", False), ("falling", ("10", "3"), False),
+    ("binomial", ("1e100", "3"), False), ("rgamma", "-2.5", False), ("loggamma", "3+4j", False),
+    ("falling", ("10", "3"), False),
 ])
 def test_every_function_is_priced(function, x, slow):
     e = spouge.estimate(function, x, 50)
@@ -207,7 +215,8 @@ def test_every_function_is_priced(function, x, slow):
 
 def test_cache_keys_hold_every_option():
     keys = {compute.prepare("beta", ("0.5", "0.5"), d, 1000, r, b).key
-            for d, r, b in [("16", None, None), ("17", None, None), (None, "up", None), (None, "down", None), (None, None, "53"),
+            for d, r,
+            b in [("16", None, None), ("17", None, None), (None, "up", None), (None, "down", None), (None, None, "53"),
                             (None, "up", "53"), (None, "enclosure", None)]}
     assert len(keys) == 7
     assert compute.prepare("beta", ("0.5", "0.50"), None, 1000).key == compute.prepare("beta", ("0.5", "0.5"), None, 1000).key

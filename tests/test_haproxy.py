@@ -27,10 +27,11 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
 
-import replicas  # noqa: E402
-from server_harness import read_reply, resp_command  # noqa: E402
+import replicas
+from server_harness import read_reply, resp_command
 
-pytestmark = pytest.mark.skipif(replicas.haproxy_binary() is None, reason="haproxy is not installed (apt-get install -y haproxy)")
+pytestmark = pytest.mark.skipif(replicas.haproxy_binary() is None,
+                                reason="haproxy is not installed (apt-get install -y haproxy)")
 
 
 @pytest.fixture
@@ -70,7 +71,8 @@ def test_shipped_config_is_valid_in_both_check_variants(workdir):
         env.pop("SPOUGE_CHECK_PING", None)
         if ping:
             env["SPOUGE_CHECK_PING"] = "1"
-        out = subprocess.run([replicas.haproxy_binary(), "-c", "-f", replicas.CFG], env=env, capture_output=True, text=True, check=False)
+        out = subprocess.run([replicas.haproxy_binary(), "-c", "-f", replicas.CFG], env=env, capture_output=True,
+                             text=True, check=False)
         assert out.returncode == 0, out.stdout + out.stderr
         assert "ALERT" not in out.stdout + out.stderr and "WARNING" not in out.stdout + out.stderr
 

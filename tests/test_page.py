@@ -15,9 +15,9 @@ import time
 import urllib.request
 
 import pytest
-from server_harness import spouge_server
 
 import spouge
+from server_harness import spouge_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -231,7 +231,8 @@ def test_unicode_minus_in_the_hint_is_accepted(page_on, plain_server):
     assert page.text_content("#value") == str(spouge.gamma("-2.5", digits=30))
     assert page.is_hidden("#error")
     _compute(page, "factorial", f"1e{MINUS}3", "10")
-    page.wait_for_function("v => document.getElementById('value').textContent === v", arg=str(spouge.factorial("0.001", digits=10)))
+    page.wait_for_function("v => document.getElementById('value').textContent === v",
+                           arg=str(spouge.factorial("0.001", digits=10)))
 
 
 def test_password_field_appears_and_is_sent_as_bearer(page_on):
@@ -259,7 +260,8 @@ def test_password_field_appears_and_is_sent_as_bearer(page_on):
         page.fill("#password", "pä55 word")
         before = len(page.requests)
         _compute(page, "factorial", "100", "20")
-        page.wait_for_function("v => document.getElementById('value').textContent === v", arg=str(spouge.factorial(100, digits=20)))
+        page.wait_for_function("v => document.getElementById('value').textContent === v",
+                               arg=str(spouge.factorial(100, digits=20)))
         page.wait_for_selector("#error-chart circle")
         page.wait_for_selector("#terms-chart rect")
         sent = [(u, auth) for u, auth in page.requests[before:] if "/v1/" in u]

@@ -15,6 +15,7 @@ import pathlib
 import re
 
 import pytest
+
 from server_harness import spouge_server
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent

@@ -11,9 +11,9 @@ from urllib.parse import quote
 
 import pytest
 import redis
-from server_harness import spouge_server
 
 import spouge
+from server_harness import spouge_server
 
 MINUS = "\u2212"
 
@@ -63,11 +63,13 @@ def test_pole_through_unicode_minus_is_still_a_pole():
 
 def test_cli_reads_unicode_minus():
     for args in (["gamma", f"{MINUS}2.5", "--digits", "12"], ["gamma", f"3{MINUS}4j", "--digits", "12"]):
-        proc = subprocess.run([sys.executable, "-m", "spouge", *args], check=False, capture_output=True, text=True, timeout=120,
+        proc = subprocess.run([sys.executable, "-m", "spouge", *args], check=False, capture_output=True, text=True,
+                              timeout=120,
                               encoding="utf-8")
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip() == str(spouge.gamma(args[1].replace(MINUS, "-"), digits=12))
-    proc = subprocess.run([sys.executable, "-m", "spouge", "gamma", f"{MINUS}3"], check=False, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "spouge", "gamma", f"{MINUS}3"], check=False, capture_output=True,
+                          text=True,
                           timeout=120, encoding="utf-8")
     assert proc.returncode != 0 and "pole" in proc.stderr and "Traceback" not in proc.stderr
 

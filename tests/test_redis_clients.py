@@ -16,10 +16,10 @@ import time
 
 import pytest
 import redis
-from compute_latency_probe import LatencyProbe
-from server_harness import read_reply, resp_command, spouge_server
 
 import spouge
+from compute_latency_probe import LatencyProbe
+from server_harness import read_reply, resp_command, spouge_server
 
 NODE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node")
 
@@ -73,9 +73,11 @@ def test_command_info_docs_help_shapes(server):
 
 
 def test_redis_cli_help_and_hints(server):
-    out = subprocess.run(["redis-cli", "-p", str(server.port), "help", "BINOMIAL"], capture_output=True, text=True, timeout=30, check=True).stdout
+    out = subprocess.run(["redis-cli", "-p", str(server.port), "help", "BINOMIAL"], capture_output=True, text=True,
+                         timeout=30, check=True).stdout
     assert "BINOMIAL" in out and "n k [digits]" in out and "ROUNDING" in out and "summary:" in out and "binomial coefficient" in out
-    out = subprocess.run(["redis-cli", "-p", str(server.port), "help", "@spouge"], capture_output=True, text=True, timeout=30, check=True).stdout
+    out = subprocess.run(["redis-cli", "-p", str(server.port), "help", "@spouge"], capture_output=True, text=True,
+                         timeout=30, check=True).stdout
     assert all(name in out for name in ("GAMMA", "LOGGAMMA", "FALLING"))
 
 
@@ -194,7 +196,8 @@ def test_exec_with_pooled_work_does_not_block_the_loop():
     with spouge_server("--jobs", "1", "--max-digits", "20000") as server:
         with LatencyProbe(server.port) as probe:
             with server.connect() as s:
-                reply = ask(s, "MULTI", ("GAMMA", "0.3", "8000"), ("BINOMIAL", "1" + "0" * 600, "2000", "30"), ("PING",), "EXEC")
+                reply = ask(s, "MULTI", ("GAMMA", "0.3", "8000"), ("BINOMIAL", "1" + "0" * 600, "2000", "30"),
+                            ("PING",), "EXEC")
                 deadline = time.monotonic() + 60
                 while not reply.endswith(b"+PONG\r\n") and time.monotonic() < deadline:
                     reply += read_reply(s, 5)
@@ -213,7 +216,8 @@ def test_exec_with_pooled_work_does_not_block_the_loop():
 
 # --- error codes -----------------------------------------------------------------------------------------
 def test_distinct_error_codes():
-    with spouge_server("--jobs", "1", "--compute-timeout", "0.3", "--max-digits", "60000", "--requirepass", "pw") as server:
+    with spouge_server("--jobs", "1", "--compute-timeout", "0.3", "--max-digits", "60000", "--requirepass",
+                       "pw") as server:
         with server.connect() as s:
             assert ask(s, ("GAMMA", "1")).startswith(b"-NOAUTH ")
             assert ask(s, ("AUTH", "nope")).startswith(b"-WRONGPASS ")
@@ -241,7 +245,8 @@ def test_node_clients(server):
         pytest.skip("node is not installed")
     if not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "ioredis")) or not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "redis")):
         pytest.skip("Node clients not installed: run `npm --prefix tests/node ci`")
-    proc = subprocess.run(["node", os.path.join(NODE_DIR, "clients.mjs"), str(server.port)], capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(["node", os.path.join(NODE_DIR, "clients.mjs"), str(server.port)], capture_output=True,
+                          text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
     assert "failure" not in got, got["failure"]

@@ -107,14 +107,16 @@ def _build_parser(full: bool = True) -> argparse.ArgumentParser:
                             f"'-' instead of {names} reads one input a line from stdin")
         p.add_argument("-d", "--digits", type=int, default=None,
                        help=f"significant digits (1 to {numerics.MAX_DIGITS}; default {DEFAULT_DIGITS})")
-        p.add_argument("--bits", type=int, default=None, help="round to this many bits in binary instead (real results)")
+        p.add_argument("--bits", type=int, default=None,
+                       help="round to this many bits in binary instead (real results)")
         p.add_argument("--rounding", choices=numerics.MODES + ("enclosure",), default="nearest",
                        help="rounding mode (real results; default nearest); enclosure prints the value rounded down and up")
         if name == "lgamma":
             p.add_argument("--sign", action="store_true", help="also print the sign of Γ(x) (+1 or -1)")
         p.add_argument("--json", action="store_true",
                        help="print value, digits, a, error bound and elapsed seconds as JSON (errors too, on stdout)")
-        p.add_argument("-q", "--quiet", action="store_true", help="no progress bar on stderr (there is none unless stderr is a terminal)")
+        p.add_argument("-q", "--quiet", action="store_true",
+                       help="no progress bar on stderr (there is none unless stderr is a terminal)")
         p.set_defaults(parser=p)
     fg = sub.add_parser("fgamma", help="print Γ(x) for a double x, correctly rounded to a double",
                         description="Γ(x) for a double x as math.gamma, but correctly rounded (never a misrounded last bit).",
@@ -156,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             return emit(Failure("interrupted", "interrupted"), as_json, out, err)
         except BrokenPipeError:
             raise
-        except Exception as exc:  # noqa: BLE001 - never a traceback: say what failed in one line
+        except Exception as exc:
             return emit(classify(exc), as_json, out, err)
     except BrokenPipeError:  # stdout closed early (| head): stop quietly, as if killed by SIGPIPE
         try:
@@ -201,7 +203,8 @@ def _run(argv: list[str], out, err) -> int:
     taken = 1 if reading else arity
     if len(values) < taken or len(values) > taken + 1:
         names = " ".join(FUNCTIONS[args.command][3])
-        raise _UsageError(args.parser, f"{args.command} takes {names} (or -), then optionally the digits; got {len(values)} value"
+        raise _UsageError(args.parser,
+                          f"{args.command} takes {names} (or -), then optionally the digits; got {len(values)} value"
                           f"{'s' if len(values) > 1 else ''}: {' '.join(v[:20] for v in values)}")
     digits = _digits(args.digits, values[taken] if len(values) > taken else None)
     request = Request.make(args.command, digits, args.bits, args.rounding, getattr(args, "sign", False), args.json)

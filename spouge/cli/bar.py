@@ -159,7 +159,8 @@ class Bar:
             sized = _columns(self.stream) > 0  # a terminal that tells its width (a bare pty says 0: assume 80)
             self.shown = tqdm(total=total or None, initial=min(self.done, total) if total else 0,
                               desc=description, file=self.stream, leave=False, dynamic_ncols=sized,
-                              ncols=None if sized else 80, nrows=None if sized else 24, mininterval=0.1, bar_format=_FRACTION if total else _OPEN)
+                              ncols=None if sized else 80, nrows=None if sized else 24, mininterval=0.1,
+                              bar_format=_FRACTION if total else _OPEN)
             self.shown.start_t = self.shown._time() - (time.monotonic() - self.started)  # elapsed: since the call began
             self.shown_as = (description, total)
             self.shown.refresh()

@@ -56,7 +56,7 @@ def run(request: Request, source: BinaryIO, out: TextIO, err: TextIO, bar: Bar |
                     line = request.compute(fields, number)
         except KeyboardInterrupt:
             raise
-        except Exception as exc:  # noqa: BLE001 - one line failed: say which and why, then go on
+        except Exception as exc:
             failure = classify(exc)
             first_failure = first_failure or failure.status
             if request.as_json:

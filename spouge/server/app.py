@@ -28,16 +28,16 @@ import time
 from dataclasses import dataclass
 
 from ..loop import EventLoop
-from ..protocol.redis import UNAUTHENTICATED_LIMITS, DEFAULT_LIMITS
+from ..protocol.redis import DEFAULT_LIMITS, UNAUTHENTICATED_LIMITS
 from . import compute as compute_mod
 from .admission import Admission, listen, raise_fd_limit
 from .compute import LRUCache
-from .fastreplies import FastReplies
-from .rediscache import RedisCache
 from .connection import Connection
 from .drain import Shutdown
+from .fastreplies import FastReplies
 from .metrics import Metrics
 from .pool import ComputePool
+from .rediscache import RedisCache
 from .turns import TurnQueue
 
 log = logging.getLogger("spouge.server")
@@ -95,7 +95,8 @@ class Server:
         raise_fd_limit(config)
         # The pool starts before the port opens: a client that can connect meets a server
         # whose start-up (and signal handlers, installed right after) is done.
-        self.pool = (ComputePool(self.loop, config.jobs, config.compute_timeout, config.max_queue, config.max_queue_bytes)
+        self.pool = (ComputePool(self.loop, config.jobs, config.compute_timeout, config.max_queue,
+                                 config.max_queue_bytes)
                      if config.jobs > 0 else None)
         self.shared = self._shared_cache() if config.cache_redis else None  # results shared by the replicas
         self.computer = compute_mod.Computer(self)  # inline or pool, caches, the watchdog: compute.Computer
@@ -190,7 +191,8 @@ class Server:
             "spouge_pool_queue_length": ("Computations waiting for a worker.", len(pool.queue) if pool else 0),
             "spouge_pool_busy_workers": ("Workers computing now.", pool.busy if pool else 0),
             "spouge_pool_workers": ("Worker processes.", len(pool.workers) if pool else 0),
-            "spouge_pool_timeouts_total": ("Computations killed at --compute-timeout.", pool.stats["timeouts"] if pool else 0),
+            "spouge_pool_timeouts_total": ("Computations killed at --compute-timeout.",
+                                           pool.stats["timeouts"] if pool else 0),
             "spouge_pool_crashes_total": ("Worker processes that died.", pool.stats["crashes"] if pool else 0),
             "spouge_uptime_seconds": ("Seconds since start.", round(self.uptime(), 3)),
             **self._shared_gauges(),

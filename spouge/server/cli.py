@@ -22,8 +22,8 @@ import time
 
 from . import admission, metrics
 from .admission import listen
-from .rediscache import CacheURLError
 from .app import Config, Server
+from .rediscache import CacheURLError
 
 log = logging.getLogger("spouge.server")
 

@@ -119,7 +119,8 @@ _FALLBACK_SECONDS_PER_UNIT = 7.5e-9
 
 _DIGITS_RE = re.compile(r"[+-]?[0-9]{1,12}")  # ASCII only: str.isdigit() admits "３" and "²"
 
-HTTP_STATUS = {"bad_request": 400, "unprocessable": 422, "domain": 422, "timeout": 504, "overloaded": 503, "internal": 500}
+HTTP_STATUS = {"bad_request": 400, "unprocessable": 422, "domain": 422, "timeout": 504, "overloaded": 503,
+               "internal": 500}
 
 #: The RESP error code of each kind (Redis's habit: an upper-case word, then the message).  redis-py
 #: raises ResponseError for all of them; clients tell them apart by the code.
@@ -204,7 +205,8 @@ def prepare(function: str, x, digits_text: str | None, max_digits: int, rounding
         raise ComputeError("bad_request", f"unknown function {function[:40]!r}")
     args = (x,) if isinstance(x, str) else tuple(x)
     if len(args) != len(names):
-        raise ComputeError("bad_request", f"{function} takes {len(names)} argument{'s' * (len(names) > 1)} ({', '.join(names)})")
+        raise ComputeError("bad_request",
+                           f"{function} takes {len(names)} argument{'s' * (len(names) > 1)} ({', '.join(names)})")
     mode = parse_rounding(rounding)
     has_digits, has_bits = digits_text not in (None, ""), bits_text not in (None, "")
     if has_digits and has_bits:
@@ -223,7 +225,8 @@ def prepare(function: str, x, digits_text: str | None, max_digits: int, rounding
         if digits > max_digits:
             raise ComputeError("unprocessable", f"digits must be at most {max_digits} on this server, not {digits}")
     if function in DIGITS_ONLY and (mode != "nearest" or bits is not None):
-        raise ComputeError("bad_request", f"{function} takes digits only (no rounding modes or bits: its complex results have a relative accuracy)")
+        raise ComputeError("bad_request",
+                           f"{function} takes digits only (no rounding modes or bits: its complex results have a relative accuracy)")
     values = []
     for name, text in zip(names, args):
         try:
@@ -233,14 +236,16 @@ def prepare(function: str, x, digits_text: str | None, max_digits: int, rounding
             message = str(exc) if len(names) == 1 or name in str(exc)[:12] else f"{name}: {exc}"
             raise ComputeError(kind, message) from None
         if isinstance(value, tuple) and (mode != "nearest" or bits is not None):
-            raise ComputeError("bad_request", "rounding modes and bits are for real arguments (complex results have a relative accuracy)")
+            raise ComputeError("bad_request",
+                               "rounding modes and bits are for real arguments (complex results have a relative accuracy)")
         values.append(value)
     args = tuple(a.strip() for a in args)
     spelled = args[0] if len(args) == 1 else args
     value = values[0] if len(values) == 1 else tuple(values)
     options = {} if mode == "nearest" and bits is None else {"rounding": mode, "bits": bits}
     key = (function, value, digits) if not options else (function, value, digits, mode, bits)
-    return Job(function, spelled, digits, key, *predict(function, spelled, value, digits, **options), rounding=mode, bits=bits)
+    return Job(function, spelled, digits, key, *predict(function, spelled, value, digits, **options), rounding=mode,
+               bits=bits)
 
 
 def predict(function: str, x, value, digits: int, rounding: str = "nearest", bits: int | None = None) -> tuple[float, float, float, float]:
@@ -259,7 +264,7 @@ def predict(function: str, x, value, digits: int, rounding: str = "nearest", bit
     unknown = (math.inf,) * 4
     estimate = getattr(numerics, "estimate", None)
     if estimate is None:  # older numerics: the old cost model, a*limbs
-        if function in ARGUMENTS and len(ARGUMENTS[function]) > 1 or function not in ("gamma", "factorial", "lgamma"):
+        if (function in ARGUMENTS and len(ARGUMENTS[function]) > 1) or function not in ("gamma", "factorial", "lgamma"):
             return unknown
         cost = _fallback_cost(value, digits) * _FALLBACK_SECONDS_PER_UNIT
         return cost, cost, cost, cost
@@ -378,7 +383,8 @@ def run_method(function: str, x: str, max_a: int, a: int) -> dict:
             "terms": method.terms(z, a),
         }
     except (TypeError, ValueError) as exc:
-        raise ComputeError("unprocessable" if "need" in str(exc) or "between" in str(exc) else "bad_request", str(exc)) from None
+        raise ComputeError("unprocessable" if "need" in str(exc) or "between" in str(exc) else "bad_request",
+                           str(exc)) from None
 
 
 def execute(args: tuple) -> dict:
@@ -602,7 +608,8 @@ class Computer:
 
     def _compute_without_pool(self, job: Job, done) -> None:
         if math.isfinite(job.seconds) and job.seconds > self.timeout:
-            done(ComputeError("timeout", f"computation would take longer than {self.timeout:g} s (predicted {job.seconds:.3g} s)"))
+            done(ComputeError("timeout",
+                              f"computation would take longer than {self.timeout:g} s (predicted {job.seconds:.3g} s)"))
             return
         try:
             outcome = watched(run, job.pool_args, self.timeout)

@@ -41,11 +41,12 @@ import ssl
 from itertools import count
 
 from ..protocol import ProtocolError, RedisRequestParser, closing_error
-from .deadlines import ConnectionDeadlines
-from .drain import ConnectionDrain
 from ..protocol.redis import DEFAULT_LIMITS
+
 # Imported now, not on first use: once file descriptors run out, a lazy import cannot open its file.
 from .commands import handle_http, handle_redis, internal_error_reply
+from .deadlines import ConnectionDeadlines
+from .drain import ConnectionDrain
 from .framing import FEED_SIZE, RequestReader
 from .ordering import ReplyOrder, Slot
 from .output import RETRY, OutputBuffer, OutputLimits

@@ -96,7 +96,8 @@ def info_text(server, sections: list[str] | None = None) -> str:
     cache_bytes = getattr(getattr(server.cache, "budget", None), "used", 0)
     fields = {
         "server": [
-            ("redis_version", "7.0.0"), ("spouge_version", __import__("spouge").__version__), ("redis_mode", "standalone"),
+            ("redis_version", "7.0.0"), ("spouge_version", __import__("spouge").__version__),
+            ("redis_mode", "standalone"),
             ("os", f"{platform.system()} {platform.release()} {platform.machine()}"), ("arch_bits", 64),
             ("multiplexing_api", "selectors"), ("process_id", os.getpid()), ("tcp_port", server.address[1]),
             ("uptime_in_seconds", int(uptime)), ("uptime_in_days", int(uptime // 86400)), ("hz", 10),
@@ -108,14 +109,17 @@ def info_text(server, sections: list[str] | None = None) -> str:
         ],
         "memory": [
             ("used_memory", used), ("used_memory_human", _human(used)), ("used_memory_rss", used),
-            ("used_memory_rss_human", _human(used)), ("used_memory_peak", peak), ("used_memory_peak_human", _human(peak)),
+            ("used_memory_rss_human", _human(used)), ("used_memory_peak", peak),
+            ("used_memory_peak_human", _human(peak)),
             ("maxmemory", config.cache_memory), ("maxmemory_human", _human(config.cache_memory)),
             ("maxmemory_policy", "allkeys-lru"), ("cache_used_memory", cache_bytes),
         ],
         "persistence": [("loading", 0), ("rdb_changes_since_last_save", 0), ("aof_enabled", 0)],
         "stats": [
-            ("total_connections_received", metrics.connections_total), ("total_commands_processed", metrics.total_requests),
-            ("instantaneous_ops_per_sec", _ops_per_second(server)), ("rejected_connections", metrics.rejected_connections),
+            ("total_connections_received", metrics.connections_total),
+            ("total_commands_processed", metrics.total_requests),
+            ("instantaneous_ops_per_sec", _ops_per_second(server)),
+            ("rejected_connections", metrics.rejected_connections),
             ("keyspace_hits", server.cache.hits), ("keyspace_misses", server.cache.misses),
             ("protocol_errors", metrics.protocol_errors),
         ],
@@ -129,7 +133,8 @@ def info_text(server, sections: list[str] | None = None) -> str:
         "pool": [
             ("pool_workers", len(pool.workers) if pool else 0), ("pool_busy", pool.busy if pool else 0),
             ("pool_queue", len(pool.queue) if pool else 0), ("pool_completed", pool.stats["completed"] if pool else 0),
-            ("pool_timeouts", pool.stats["timeouts"] if pool else 0), ("pool_crashes", pool.stats["crashes"] if pool else 0),
+            ("pool_timeouts", pool.stats["timeouts"] if pool else 0),
+            ("pool_crashes", pool.stats["crashes"] if pool else 0),
         ],
         "keyspace": [],  # no keys: spouge computes, it does not store
     }
@@ -151,7 +156,8 @@ def _config_values(server) -> dict[str, str]:
         "maxmemory": str(c.cache_memory), "maxmemory-policy": "allkeys-lru", "tcp-backlog": str(c.backlog),
         "tls-port": str(server.address[1]) if c.tls_cert else "0", "protected-mode": "no",
         "client-output-buffer-limit": f"normal {c.output_hard_limit} {c.output_soft_limit} {int(c.output_soft_seconds)}",
-        "spouge-max-digits": str(c.max_digits), "spouge-jobs": str(c.jobs), "spouge-compute-timeout": f"{c.compute_timeout:g}",
+        "spouge-max-digits": str(c.max_digits), "spouge-jobs": str(c.jobs),
+        "spouge-compute-timeout": f"{c.compute_timeout:g}",
         "spouge-inline-budget": f"{c.inline_budget:g}", "spouge-max-queue": str(c.max_queue),
         "spouge-cache-size": str(c.cache_size), "spouge-request-timeout": f"{c.request_timeout:g}",
     }
@@ -168,8 +174,10 @@ CONFIG_HELP = (
 )
 
 
-@redis_command("CONFIG", 1, 64, summary="CONFIG GET pattern [pattern ...]: the server's configuration", flags=("admin", "noscript", "loading", "stale"),
-               arguments=({"name": "subcommand", "type": "string"}, {"name": "pattern", "type": "pattern", "flags": ("multiple",)}))
+@redis_command("CONFIG", 1, 64, summary="CONFIG GET pattern [pattern ...]: the server's configuration",
+               flags=("admin", "noscript", "loading", "stale"),
+               arguments=({"name": "subcommand", "type": "string"},
+                          {"name": "pattern", "type": "pattern", "flags": ("multiple",)}))
 def _config(server, conn, slot, args) -> None:
     sub = args[0].decode("latin-1").upper()
     if sub == "GET":
@@ -186,16 +194,19 @@ def _config(server, conn, slot, args) -> None:
         reply = resp.map([(resp.bulk(k), resp.bulk(v)) for k, v in found.items()], conn.protocol)
         conn.complete(slot, reply, "ok")
     elif sub == "SET":
-        conn.complete(slot, resp.error("ERR CONFIG SET is not supported: spouge is configured by its command line"), "error")
+        conn.complete(slot, resp.error("ERR CONFIG SET is not supported: spouge is configured by its command line"),
+                      "error")
     elif sub == "RESETSTAT":
-        conn.complete(slot, resp.error("ERR CONFIG RESETSTAT is not supported: the counters are Prometheus counters"), "error")
+        conn.complete(slot, resp.error("ERR CONFIG RESETSTAT is not supported: the counters are Prometheus counters"),
+                      "error")
     elif sub == "HELP":
         conn.complete(slot, resp.array([resp.simple(line) for line in CONFIG_HELP]), "ok")
     else:
         conn.complete(slot, resp.error(f"ERR unknown subcommand '{sub[:40]}'. Try CONFIG HELP."), "error")
 
 
-@redis_command("QUIT", 0, 0, summary="Closes the connection", group="connection", flags=("noscript", "loading", "stale", "fast", "no_auth"))
+@redis_command("QUIT", 0, 0, summary="Closes the connection", group="connection",
+               flags=("noscript", "loading", "stale", "fast", "no_auth"))
 def _quit(server, conn, slot, args) -> None:
     conn.close_after_reply(slot)
     conn.complete(slot, resp.OK, "ok")
@@ -281,7 +292,8 @@ COMMAND_HELP = (
 )
 
 
-@redis_command("COMMAND", 0, 1024, summary="Returns detailed information about all commands", flags=("loading", "stale"),
+@redis_command("COMMAND", 0, 1024, summary="Returns detailed information about all commands",
+               flags=("loading", "stale"),
                arguments=({"name": "subcommand", "type": "oneof", "flags": ("optional",), "arguments": tuple(
                    {"name": s.lower(), "type": "pure-token", "token": s} for s in ("COUNT", "LIST", "INFO", "DOCS", "GETKEYS", "HELP"))},))
 def _command(server, conn, slot, args) -> None:
@@ -310,15 +322,18 @@ def _command(server, conn, slot, args) -> None:
     conn.complete(slot, reply, status)
 
 
-@redis_command("AUTH", 1, 2, summary="Authenticates the connection", group="connection", flags=("noscript", "loading", "stale", "fast", "no_auth"),
-               arguments=({"name": "username", "type": "string", "flags": ("optional",)}, {"name": "password", "type": "string"}))
+@redis_command("AUTH", 1, 2, summary="Authenticates the connection", group="connection",
+               flags=("noscript", "loading", "stale", "fast", "no_auth"),
+               arguments=({"name": "username", "type": "string", "flags": ("optional",)},
+                          {"name": "password", "type": "string"}))
 def _auth(server, conn, slot, args) -> None:
     user, password = (None, args[0]) if len(args) == 1 else (args[0], args[1])
     problem = server.check_auth(conn, user, password)
     conn.complete(slot, resp.error(problem) if problem else resp.OK, "error" if problem else "ok")
 
 
-@redis_command("HELLO", 0, 6, summary="Handshakes with the server (protocol version, AUTH, SETNAME)", group="connection",
+@redis_command("HELLO", 0, 6, summary="Handshakes with the server (protocol version, AUTH, SETNAME)",
+               group="connection",
                flags=("noscript", "loading", "stale", "fast", "no_auth"),
                arguments=({"name": "protover", "type": "integer", "flags": ("optional",)},))
 def _hello(server, conn, slot, args) -> None:
@@ -351,7 +366,8 @@ def _hello(server, conn, slot, args) -> None:
             conn.complete(slot, resp.error(problem), "error")
             return
     if not server.authenticated(conn):
-        conn.complete(slot, resp.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"), "noauth")
+        conn.complete(slot,
+                      resp.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"), "noauth")
         return
     if version is not None:
         conn.protocol = version
@@ -370,7 +386,8 @@ def _hello(server, conn, slot, args) -> None:
     conn.complete(slot, resp.map(info, protocol), "ok")
 
 
-@redis_command("CLIENT", 1, 8, summary="CLIENT SETNAME|GETNAME|ID|SETINFO", group="connection", flags=("loading", "stale"),
+@redis_command("CLIENT", 1, 8, summary="CLIENT SETNAME|GETNAME|ID|SETINFO", group="connection",
+               flags=("loading", "stale"),
                arguments=({"name": "subcommand", "type": "string"},))
 def _client(server, conn, slot, args) -> None:
     sub = args[0].decode("latin-1").upper()

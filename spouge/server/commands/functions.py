@@ -70,7 +70,8 @@ def parse_options(name: str, rest: list[bytes]) -> tuple[str | None, str | None,
             continue
         if option not in ("DIGITS", "BITS", "ROUNDING"):
             allowed = "DIGITS, BITS, ROUNDING" + (", WITHSIGN" if name == "LGAMMA" else "")
-            raise ComputeError("bad_request", f"syntax error: unknown option '{option[:40]}' for {name} (expected {allowed})")
+            raise ComputeError("bad_request",
+                               f"syntax error: unknown option '{option[:40]}' for {name} (expected {allowed})")
         if not rest:
             raise ComputeError("bad_request", f"syntax error: {option} needs a value")
         value = text(rest.pop(0), option.lower())

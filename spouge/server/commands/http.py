@@ -87,7 +87,8 @@ def _method_route(server, conn, slot, request: HttpRequest, key, head: bool) -> 
 
     def reply(outcome) -> None:
         if isinstance(outcome, ComputeError):
-            conn.complete(slot, _json_error(outcome.http_status, outcome.message, request), http_label(outcome.http_status))
+            conn.complete(slot, _json_error(outcome.http_status, outcome.message, request),
+                          http_label(outcome.http_status))
             return
         data = http_response(200, outcome, keep_alive=request.keep_alive, version=request.version, head=head)
         server.replies.put(key, data)
@@ -100,7 +101,8 @@ def handle_http(server, conn, slot, request: HttpRequest) -> None:
     if not request.keep_alive:
         conn.close_after_reply(slot)
     if request.path not in ("/health", "/") and request.path not in STATIC_FILES and not server.check_bearer(request.headers.get("authorization")):
-        body = http_response(401, {"error": "authentication required: send Authorization: Bearer <password>", "status": 401},
+        body = http_response(401,
+                             {"error": "authentication required: send Authorization: Bearer <password>", "status": 401},
                              keep_alive=request.keep_alive, version=request.version, head=request.method == "HEAD",
                              extra_headers=(("WWW-Authenticate", 'Bearer realm="spouge"'),))
         conn.complete(slot, body, "401")
@@ -117,12 +119,16 @@ def handle_http(server, conn, slot, request: HttpRequest) -> None:
         return
     if request.method not in ("GET", "HEAD"):
         body = http_response(405, {"error": f"method {request.method} not allowed on {path}", "status": 405},
-                             keep_alive=request.keep_alive, version=request.version, extra_headers=(("Allow", "GET, HEAD"),))
+                             keep_alive=request.keep_alive, version=request.version,
+                             extra_headers=(("Allow", "GET, HEAD"),))
         conn.complete(slot, body, "405")
         return
     if path == "/":
-        conn.complete(slot, http_response(200, page_bytes(), content_type="text/html; charset=utf-8", keep_alive=request.keep_alive,
-                                          version=request.version, head=head, extra_headers=(("Cache-Control", "no-cache"),)), "200")
+        conn.complete(slot,
+                      http_response(200, page_bytes(), content_type="text/html; charset=utf-8",
+                                    keep_alive=request.keep_alive,
+                                          version=request.version, head=head,
+                                          extra_headers=(("Cache-Control", "no-cache"),)), "200")
         return
     if path in STATIC_FILES:
         name, content_type = STATIC_FILES[path]
@@ -139,7 +145,9 @@ def handle_http(server, conn, slot, request: HttpRequest) -> None:
         status = 200 if state == "ok" else 503
         body = {"status": state, "uptime_seconds": round(server.uptime(), 3),
                 "max_digits": server.config.max_digits, "core": corebridge.description}
-        conn.complete(slot, http_response(status, body, keep_alive=request.keep_alive, version=request.version, head=head), http_label(status))
+        conn.complete(slot,
+                      http_response(status, body, keep_alive=request.keep_alive, version=request.version, head=head),
+                      http_label(status))
         return
     if path == "/metrics":
         text = server.metrics_text()
@@ -150,12 +158,14 @@ def handle_http(server, conn, slot, request: HttpRequest) -> None:
     query = request.query
     names = ARGUMENTS[function]
     if request.duplicate_params:
-        conn.complete(slot, _json_error(400, f"parameter {request.duplicate_params[0][:50]!r} given twice", request), "400")
+        conn.complete(slot, _json_error(400, f"parameter {request.duplicate_params[0][:50]!r} given twice", request),
+                      "400")
         return
     unknown = sorted(set(query) - set(names) - set(OPTION_PARAMS))
     if unknown:
         expected = ", ".join(names + OPTION_PARAMS)
-        conn.complete(slot, _json_error(400, f"unknown parameter {unknown[0][:50]!r} (expected {expected})", request), "400")
+        conn.complete(slot, _json_error(400, f"unknown parameter {unknown[0][:50]!r} (expected {expected})", request),
+                      "400")
         return
     missing = [name for name in names if name not in query]
     if missing:
@@ -172,4 +182,5 @@ def handle_http(server, conn, slot, request: HttpRequest) -> None:
             conn.complete(slot, data, "200")
 
     args = query[names[0]] if len(names) == 1 else tuple(query[name] for name in names)
-    server.compute(slot, function, args, query.get("digits"), reply, rounding=query.get("rounding"), bits=query.get("bits"))
+    server.compute(slot, function, args, query.get("digits"), reply, rounding=query.get("rounding"),
+                   bits=query.get("bits"))

@@ -50,7 +50,8 @@ def queue(server, conn, slot, name: str, args: tuple[bytes, ...]) -> bool:
     if entry is None:
         transaction.failed = True
         preview = " ".join(f"'{a[:40].decode('utf-8', 'replace')}'" for a in args[:3])
-        conn.complete(slot, resp.error(f"ERR unknown command '{name[:64]}', with args beginning with: {preview}"), "error")
+        conn.complete(slot, resp.error(f"ERR unknown command '{name[:64]}', with args beginning with: {preview}"),
+                      "error")
     elif not entry[1] <= len(args) <= entry[2]:
         transaction.failed = True
         conn.complete(slot, resp.error(f"ERR wrong number of arguments for '{name.lower()}' command"), "error")
