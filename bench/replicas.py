@@ -329,7 +329,7 @@ class Client(threading.Thread):
             i += 1
             try:
                 value = self.one(x)
-            except Exception as exc:
+            except Exception as exc:  # every failure is recorded
                 if failed:
                     self.after_failure[-1] = False
                 # the port of the connection that broke (a reconnect inside the attempt set it)

@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             return emit(Failure("interrupted", "interrupted"), as_json, out, err)
         except BrokenPipeError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # never a traceback: say what failed in one line
             return emit(classify(exc), as_json, out, err)
     except BrokenPipeError:  # stdout closed early (| head): stop quietly, as if killed by SIGPIPE
         try:
