@@ -51,11 +51,10 @@ class Backend:
 
     def start(self) -> None:
         self.starts += 1
-        log = open(os.path.join(self.workdir, f"{self.name}.{self.starts}.log"), "wb")
         cmd = [sys.executable, "-m", "spouge", "serve", "--port", str(self.port), "--log-level", "warning", *self.args]
         env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, env=env)
-        log.close()
+        with open(os.path.join(self.workdir, f"{self.name}.{self.starts}.log"), "wb") as log:
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, env=env)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -125,7 +124,7 @@ class Replicas:
         env.pop("SPOUGE_CHECK_PING", None)
         if self.check == "ping":
             env["SPOUGE_CHECK_PING"] = "1"
-        for i, (name, backend) in enumerate(self.backends.items(), 1):
+        for i, backend in enumerate(self.backends.values(), 1):
             env[f"SPOUGE_S{i}"] = f"127.0.0.1:{backend.port}"
         return env
 
@@ -187,7 +186,7 @@ class Replicas:
         header = lines[0].lstrip("# ").split(",")
         rows = {}
         for line in lines[1:]:
-            fields = dict(zip(header, line.split(",")))
+            fields = dict(zip(header, line.split(","), strict=False))  # a short or odd line: its fields only
             if fields.get("pxname") == "spouge" and fields.get("svname") in SERVERS:
                 rows[fields["svname"]] = fields
         return rows

@@ -151,11 +151,11 @@ def test_resp3_enclosure_and_sign(server):
     ("lgamma", ("-2.5",), ("x",)), ("gamma", ("0.5",), ("x",)),
 ])
 def test_http_routes(server, route, args, names):
-    query = "&".join(f"{n}={a.replace('+', '%2B')}" for n, a in zip(names, args))
+    query = "&".join(f"{n}={a.replace('+', '%2B')}" for n, a in zip(names, args, strict=True))
     status, body = get(server, f"/v1/{route}?{query}&digits=30")
     assert status == 200, body
     assert body["value"] == str(getattr(spouge, route)(*args, digits=30))
-    assert body["function"] == route and all(body[n] == a for n, a in zip(names, args)) and body["digits"] == 30
+    assert body["function"] == route and all(body[n] == a for n, a in zip(names, args, strict=True)) and body["digits"] == 30
     assert body["method"]["truncation_bound"] == body["truncation_bound"] == body["error_bound"]
     if route == "loggamma":
         assert "relative error below 10^-30" in body["error"]

@@ -432,5 +432,5 @@ def test_the_accessibility_check_can_fail(page_on, plain_server):
     page.evaluate("""() => { const b = document.createElement('button'); document.querySelector('main').appendChild(b);
                              const p = document.createElement('p'); p.textContent = 'faint'; p.style.color = '#eee';
                              document.querySelector('main').appendChild(p); }""")
-    with pytest.raises(AssertionError, match="button-name.*color-contrast|color-contrast.*button-name"):
+    with pytest.raises(AssertionError, match=r"button-name.*color-contrast|color-contrast.*button-name"):
         _axe(page, "broken on purpose")

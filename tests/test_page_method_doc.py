@@ -92,7 +92,7 @@ def render(markdown: str) -> str:
             while i < len(lines) and lines[i].startswith("|"):
                 rows.append([c.strip() for c in re.split(r"(?<!\\)\|", lines[i].strip())[1:-1]])
                 i += 1
-            head, body = rows[0], [r for r in rows[2:]]
+            head, body = rows[0], list(rows[2:])
             out.append("<table><thead><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in head) + "</tr></thead><tbody>"
                        + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in body)
                        + "</tbody></table>")

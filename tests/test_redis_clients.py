@@ -228,7 +228,7 @@ def test_distinct_error_codes():
             assert ask(s, ("GAMMA", "1", "0")).startswith(b"-ERR digits must be at least 1")
             assert read_reply_after(s, resp_command("GAMMA", "0.3", "50000"), 15).startswith(b"-TIMEOUT computation took longer than 0.3 s")
         c = redis.Redis(port=server.port, password="pw")
-        with pytest.raises(redis.ResponseError, match="^DOMAIN "):
+        with pytest.raises(redis.ResponseError, match=r"^DOMAIN "):
             c.execute_command("BETA", "-2", "0.5")
         with pytest.raises(redis.AuthenticationError):
             redis.Redis(port=server.port, password="wrong").ping()
