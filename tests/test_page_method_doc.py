@@ -143,7 +143,8 @@ def test_routes_are_served_without_the_password(path, kind):
         assert body == expected.read_bytes()
         conn.request("HEAD", path)
         response = conn.getresponse()
-        assert response.status == 200 and response.read() == b"" and int(response.getheader("Content-Length")) == len(body)
+        assert response.status == 200 and response.read() == b""
+        assert int(response.getheader("Content-Length")) == len(body)
         conn.request("POST", path, body=b"x")
         response = conn.getresponse()
         assert response.status == 405 and response.read()
