@@ -31,7 +31,8 @@ HEAD = """<!doctype html>
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <!-- Generated from docs/method.md by tests/test_page_method_doc.py: edit that file, not this one. -->
 <style>
-  body { margin: 0; font: 16px/1.6 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d2330; background: #f6f7f9; }
+  body { margin: 0; font: 16px/1.6 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+         color: #1d2330; background: #f6f7f9; }
   main { max-width: 860px; margin: 0 auto; padding: 24px 16px 48px; background: #fff; }
   a { color: #2457c5; }
   pre { background: #f3f5f9; padding: 10px 12px; border-radius: 6px; overflow-x: auto; }
