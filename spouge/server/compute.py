@@ -244,9 +244,13 @@ def prepare(function: str, x, digits_text: str | None, max_digits: int, rounding
     args = tuple(a.strip() for a in args)
     spelled = args[0] if len(args) == 1 else args
     value = values[0] if len(values) == 1 else tuple(values)
-    key = (function, value, digits) if mode == "nearest" and bits is None else (function, value, digits, mode, bits)
-    return Job(function, spelled, digits, key, *predict(function, spelled, value, digits, rounding=mode, bits=bits),
-               rounding=mode, bits=bits)
+    if mode == "nearest" and bits is None:  # (the defaults: predict is called without them)
+        key: tuple = (function, value, digits)
+        times = predict(function, spelled, value, digits)
+    else:
+        key = (function, value, digits, mode, bits)
+        times = predict(function, spelled, value, digits, rounding=mode, bits=bits)
+    return Job(function, spelled, digits, key, *times, rounding=mode, bits=bits)
 
 
 def predict(function: str, x, value, digits: int, rounding: str = "nearest",
