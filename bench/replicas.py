@@ -51,11 +51,10 @@ class Backend:
 
     def start(self) -> None:
         self.starts += 1
-        log = open(os.path.join(self.workdir, f"{self.name}.{self.starts}.log"), "wb")
         cmd = [sys.executable, "-m", "spouge", "serve", "--port", str(self.port), "--log-level", "warning", *self.args]
         env = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, env=env)
-        log.close()
+        with open(os.path.join(self.workdir, f"{self.name}.{self.starts}.log"), "wb") as log:
+            self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, env=env)
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -125,7 +124,7 @@ class Replicas:
         env.pop("SPOUGE_CHECK_PING", None)
         if self.check == "ping":
             env["SPOUGE_CHECK_PING"] = "1"
-        for i, (name, backend) in enumerate(self.backends.items(), 1):
+        for i, backend in enumerate(self.backends.values(), 1):
             env[f"SPOUGE_S{i}"] = f"127.0.0.1:{backend.port}"
         return env
 
@@ -187,7 +186,7 @@ class Replicas:
         header = lines[0].lstrip("# ").split(",")
         rows = {}
         for line in lines[1:]:
-            fields = dict(zip(header, line.split(",")))
+            fields = dict(zip(header, line.split(","), strict=False))  # a short or odd line: its fields only
             if fields.get("pxname") == "spouge" and fields.get("svname") in SERVERS:
                 rows[fields["svname"]] = fields
         return rows
@@ -296,7 +295,8 @@ class Client(threading.Thread):
         else:
             import urllib3
 
-            policy = urllib3.Retry(total=retries, connect=retries, read=retries, status=0, redirect=0, other=0) if retries else False
+            policy = (urllib3.Retry(total=retries, connect=retries, read=retries, status=0, redirect=0, other=0)
+                      if retries else False)
             self.pool = urllib3.HTTPConnectionPool("127.0.0.1", port, maxsize=1, block=True, retries=policy, timeout=30)
             self.pool.ConnectionCls = _urllib3_tracked_connection(self)
 
@@ -329,7 +329,7 @@ class Client(threading.Thread):
             i += 1
             try:
                 value = self.one(x)
-            except Exception as exc:
+            except Exception as exc:  # every failure is recorded
                 if failed:
                     self.after_failure[-1] = False
                 # the port of the connection that broke (a reconnect inside the attempt set it)
@@ -562,7 +562,8 @@ def per_digits(workdir: str, quick: bool) -> list[tuple]:
             n = int(total.group(1)) if total else 0
             rate = float(m.group(1)) if m else float("nan")
             rows.append((digits, rate, cpu / seconds, n / cpu if cpu else float("nan"),
-                         (errors.group(1) if errors else "0") + (f"; {socket_errors.group(1)}" if socket_errors else "")))
+                         (errors.group(1) if errors else "0")
+                         + (f"; {socket_errors.group(1)}" if socket_errors else "")))
     return rows
 
 
@@ -576,11 +577,13 @@ def main() -> None:
     only = set(args.only.split(","))
     if not haproxy_binary():
         sys.exit("replicas: haproxy is not installed (apt-get install -y haproxy)")
-    version = subprocess.run([haproxy_binary(), "-v"], capture_output=True, text=True, check=False).stdout.splitlines()[0]
+    version = subprocess.run([haproxy_binary(), "-v"], capture_output=True, text=True,
+                             check=False).stdout.splitlines()[0]
     print(f"{platform.node()}: {os.cpu_count()} cores, {version}; load average at start {os.getloadavg()[0]:.1f}\n")
     with tempfile.TemporaryDirectory(prefix="spouge-replicas-") as workdir:
         if "throughput" in only:
-            print("| servers behind haproxy | redis-benchmark -c 50 FACTORIAL 20 (req/s) | wrk -c 50 /v1/factorial?x=20 (req/s) "
+            print("| servers behind haproxy | redis-benchmark -c 50 FACTORIAL 20 (req/s) "
+                  "| wrk -c 50 /v1/factorial?x=20 (req/s) "
                   "| servers' CPU per request | haproxy's CPU per request |")
             print("|---|---|---|---|---|")
             for k, resp_rate, http_rate, r_all, h_all, server_us, haproxy_us in throughput(workdir, args.quick):
@@ -590,7 +593,8 @@ def main() -> None:
                       + ("-" if math.isnan(haproxy_us) else f"{haproxy_us:.1f} µs") + " |")
             print()
         if "digits" in only:
-            print("| digits | req/s, one server (--jobs 1) | server CPU used (cores) | req/s per core (per CPU-second) | errors |")
+            print("| digits | req/s, one server (--jobs 1) | server CPU used (cores) "
+                  "| req/s per core (per CPU-second) | errors |")
             print("|---|---|---|---|---|")
             for digits, rate, cores, per_core, errors in per_digits(workdir, args.quick):
                 print(f"| {digits} | {rate:,.1f} | {cores:.2f} | {per_core:,.1f} | {errors} |")
@@ -600,7 +604,8 @@ def main() -> None:
             print(f"Drill: 12 clients through haproxy (6 redis-py, 6 urllib3, one connection each, FACTORIAL x / "
                   f"GET /v1/factorial?x= for x in 20..59), signal to s2 after 2000 answers, {runs} runs each:\n")
             print("| signal | client retries | clients on s2 | failed requests per run | broken connections per run | "
-                  "failures on other servers | next request after a failure ok | wrong answers | s2 DOWN after exit (s) | "
+                  "failures on other servers | next request after a failure ok | wrong answers | "
+                  "s2 DOWN after exit (s) | "
                   "restarted s2: UP after (s), share of 6 new clients |")
             print("|---|---|---|---|---|---|---|---|---|---|")
             for sig, retries in ((signal.SIGTERM, 0), (signal.SIGTERM, 1), (signal.SIGKILL, 0), (signal.SIGKILL, 1)):
@@ -609,12 +614,19 @@ def main() -> None:
                     with Replicas(workdir) as reps:
                         results.append(drill(reps, "s2", sig, retries=retries))
                 joined = lambda key: ", ".join(str(v) for v in key)  # noqa: E731
-                print(f"| {results[0]['signal']} | {retries} | {joined(len(r['clients_on_victim']) for r in results)} | "
-                      f"{joined(len(r['failures']) for r in results)} | {joined(r['broken_attempts'] for r in results)} | "
+                def placed(r: dict) -> str:
+                    fresh = sum(1 for v in r["fresh_placement"].values() if v == "s2")
+                    return f"{r['up_after_restart_seconds']} {fresh}/6"
+                print(f"| {results[0]['signal']} | {retries} | "
+                      f"{joined(len(r['clients_on_victim']) for r in results)} | "
+                      f"{joined(len(r['failures']) for r in results)} | "
+                      f"{joined(r['broken_attempts'] for r in results)} | "
                       f"{sum(1 for r in results for s in r['failure_servers'] if s != 's2')} | "
-                      f"{sum(1 for r in results for x in r['recovered'] if x)}/{sum(len(r['recovered']) for r in results)} | "
-                      f"{sum(len(r['wrong']) for r in results)} | {joined(r['down_after_exit_seconds'] for r in results)} | "
-                      f"{joined(str(r['up_after_restart_seconds']) + ' ' + str(sum(1 for v in r['fresh_placement'].values() if v == 's2')) + '/6' for r in results)} |")
+                      f"{sum(1 for r in results for x in r['recovered'] if x)}/"
+                      f"{sum(len(r['recovered']) for r in results)} | "
+                      f"{sum(len(r['wrong']) for r in results)} | "
+                      f"{joined(r['down_after_exit_seconds'] for r in results)} | "
+                      f"{joined(placed(r) for r in results)} |")
                 for r in results:
                     for f in r["failures"][:3]:
                         print(f"<!-- {r['signal']} retries={retries}: {f['client']}: {f['error']} -->")

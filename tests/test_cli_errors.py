@@ -102,7 +102,7 @@ def test_unexpected_exception_is_one_line(monkeypatch, capsys):
     def broken(*a, **k):
         raise RuntimeError("the engine fell over\nwith a second line")
 
-    monkeypatch.setitem(values.FUNCTIONS, "gamma", (broken,) + values.FUNCTIONS["gamma"][1:])
+    monkeypatch.setitem(values.FUNCTIONS, "gamma", (broken, *values.FUNCTIONS["gamma"][1:]))
     assert main(["gamma", "1"]) == 1
     out, err = capsys.readouterr()
     assert out == "" and err == "spouge: error: RuntimeError: the engine fell over with a second line\n"

@@ -252,6 +252,6 @@ def test_interrupt_raised_by_a_reporter_in_process(monkeypatch, capsys):
     def gamma(x, digits=16, **keywords):
         raise KeyboardInterrupt
 
-    monkeypatch.setitem(values.FUNCTIONS, "gamma", (gamma,) + values.FUNCTIONS["gamma"][1:])
+    monkeypatch.setitem(values.FUNCTIONS, "gamma", (gamma, *values.FUNCTIONS["gamma"][1:]))
     assert main(["gamma", "1"]) == 130
     assert capsys.readouterr() == ("", "spouge: interrupted\n")

@@ -73,7 +73,8 @@ def test_rounding_modes_and_bits(client, command, args, mode):
     fn = getattr(spouge, command.lower())
     assert client.execute_command(command, *args, 20, "ROUNDING", mode) == str(fn(*args, digits=20, rounding=mode))
     # case-insensitive options, bits instead of digits
-    assert client.execute_command(command, *args, "bits", 53, "rounding", mode.upper()) == str(fn(*args, bits=53, rounding=mode))
+    assert (client.execute_command(command, *args, "bits", 53, "rounding", mode.upper())
+            == str(fn(*args, bits=53, rounding=mode)))
 
 
 def test_enclosure_gives_both_bounds(client):
@@ -125,8 +126,8 @@ def test_bad_inputs_are_one_clear_error(client, args, message):
 
 
 def test_inline_dialect(server):
-    reply = server.request(b"beta 0.5 0.5 20 rounding UP\r\nbinomial 10 3 rounding enclosure\r\nlgamma -2.5 withsign\r\n"
-                           b"rgamma -2\r\nbeta 0 1\r\n")
+    reply = server.request(b"beta 0.5 0.5 20 rounding UP\r\nbinomial 10 3 rounding enclosure\r\n"
+                           b"lgamma -2.5 withsign\r\nrgamma -2\r\nbeta 0 1\r\n")
     expected = (resp_command(str(spouge.beta("0.5", "0.5", digits=20, rounding="up")))[4:]  # a bulk string
                 + b"*2\r\n$20\r\n1.200000000000000e+2\r\n$20\r\n1.200000000000000e+2\r\n"
                 + b"*2\r\n" + resp_command(str(spouge.lgamma("-2.5")))[4:] + b":-1\r\n"
@@ -151,11 +152,12 @@ def test_resp3_enclosure_and_sign(server):
     ("lgamma", ("-2.5",), ("x",)), ("gamma", ("0.5",), ("x",)),
 ])
 def test_http_routes(server, route, args, names):
-    query = "&".join(f"{n}={a.replace('+', '%2B')}" for n, a in zip(names, args))
+    query = "&".join(f"{n}={a.replace('+', '%2B')}" for n, a in zip(names, args, strict=True))
     status, body = get(server, f"/v1/{route}?{query}&digits=30")
     assert status == 200, body
     assert body["value"] == str(getattr(spouge, route)(*args, digits=30))
-    assert body["function"] == route and all(body[n] == a for n, a in zip(names, args)) and body["digits"] == 30
+    assert body["function"] == route and body["digits"] == 30
+    assert all(body[n] == a for n, a in zip(names, args, strict=True))
     assert body["method"]["truncation_bound"] == body["truncation_bound"] == body["error_bound"]
     if route == "loggamma":
         assert "relative error below 10^-30" in body["error"]
@@ -169,7 +171,8 @@ def test_http_routes(server, route, args, names):
 def test_http_rounding_bits_and_enclosure(server):
     status, body = get(server, "/v1/gamma?x=0.5&bits=53&rounding=up")
     assert status == 200 and body["bits"] == 53 and "digits" not in body and body["rounding"] == "up"
-    assert body["value"] == str(spouge.gamma("0.5", bits=53, rounding="up")) and body["max_error"] == body["ulp"] == "0x1p-52"
+    assert body["value"] == str(spouge.gamma("0.5", bits=53, rounding="up"))
+    assert body["max_error"] == body["ulp"] == "0x1p-52"
     assert "above the true value" in body["error"]
     status, body = get(server, "/v1/beta?a=0.5&b=0.5&digits=25&rounding=enclosure")
     enclosure = spouge.beta("0.5", "0.5", digits=25, rounding="enclosure")
@@ -219,9 +222,11 @@ def test_cache_keys_hold_every_option():
             b in [("16", None, None), ("17", None, None), (None, "up", None), (None, "down", None), (None, None, "53"),
                             (None, "up", "53"), (None, "enclosure", None)]}
     assert len(keys) == 7
-    assert compute.prepare("beta", ("0.5", "0.50"), None, 1000).key == compute.prepare("beta", ("0.5", "0.5"), None, 1000).key
-    assert compute.prepare("beta", ("0.5", "1.5"), None, 1000).key != compute.prepare("beta", ("1.5", "0.5"), None, 1000).key
-    assert compute.prepare("rising", ("0.5", "2"), None, 1000).key != compute.prepare("falling", ("0.5", "2"), None, 1000).key
+    def key(function: str, args: tuple[str, str]) -> object:
+        return compute.prepare(function, args, None, 1000).key
+    assert key("beta", ("0.5", "0.50")) == key("beta", ("0.5", "0.5"))
+    assert key("beta", ("0.5", "1.5")) != key("beta", ("1.5", "0.5"))
+    assert key("rising", ("0.5", "2")) != key("falling", ("0.5", "2"))
 
 
 def test_cached_outcomes_keep_the_spelling(client, server):

@@ -78,7 +78,8 @@ def test_shipped_config_is_valid_in_both_check_variants(workdir):
 
 
 def test_sigterm_under_load_fails_no_request_and_the_restarted_server_takes_traffic(workdir):
-    """Clients retry a request once when its connection broke before any reply (redis-py's and urllib3's defaults do)."""
+    """Clients retry a request once when its connection broke before any reply
+    (redis-py's and urllib3's defaults do)."""
     with replicas.Replicas(workdir) as reps:
         r = replicas.drill(reps, "s2", signal.SIGTERM, settle=1000, retries=1)
     assert r["exit_code"] == 0

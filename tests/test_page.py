@@ -61,7 +61,8 @@ def test_page_computes_draws_and_reports_errors(browser, tmp_path):
         assert page.locator("#error-chart circle").count() > 30  # measured error for a = 3..40
         page.click("#copy")
         page.wait_for_selector("#copied:not(.hidden)")
-        assert page.evaluate("navigator.clipboard.readText()") == "9.3326215443944152681699238856266700490715968264382e+157"
+        assert (page.evaluate("navigator.clipboard.readText()")
+                == "9.3326215443944152681699238856266700490715968264382e+157")
         shot = tmp_path / "page.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10000
@@ -80,7 +81,8 @@ def test_page_computes_draws_and_reports_errors(browser, tmp_path):
             page.fill("#x", x)
             page.fill("#digits", digits)
             page.click("#go")
-            page.wait_for_function("m => !document.getElementById('error').classList.contains('hidden') && document.getElementById('error').textContent.includes(m)", arg=message)
+            page.wait_for_function("m => !document.getElementById('error').classList.contains('hidden') "
+                                   "&& document.getElementById('error').textContent.includes(m)", arg=message)
             assert page.is_hidden("#result")
         # a complex value works, and the pictures say why there are none for it
         page.select_option("#fn", "gamma")
@@ -110,12 +112,14 @@ def _compute(page, fn, x, digits="16"):
 
 def _wait_settled(page):
     """Until no computation and no picture request is pending (busy hidden, note not 'Drawing…')."""
-    page.wait_for_function("document.getElementById('go').disabled === false && document.getElementById('method-note').textContent !== 'Drawing…'")
+    page.wait_for_function("document.getElementById('go').disabled === false "
+                           "&& document.getElementById('method-note').textContent !== 'Drawing…'")
 
 
 def _set_control(page, id_, value):
     """Change a picture control even while the pictures are hidden (as a keyboard user can before they hide)."""
-    page.evaluate("([id, v]) => { const e = document.getElementById(id); e.value = v; e.dispatchEvent(new Event('change')); }", [id_, value])
+    page.evaluate("([id, v]) => { const e = document.getElementById(id); e.value = v; "
+                  "e.dispatchEvent(new Event('change')); }", [id_, value])
 
 
 def _pictures(page) -> dict:
@@ -130,9 +134,14 @@ def _chart_layout(page, chart: str) -> dict:
     """Every text's box in the chart's own units, and how many elements it holds."""
     return page.evaluate("""(id) => {
         const svg = document.getElementById(id);
-        const texts = [...svg.querySelectorAll('text')].map((t) => { const b = t.getBBox(); return {s: t.textContent, cls: t.getAttribute('class'), x: b.x, y: b.y, w: b.width, h: b.height}; });
+        const texts = [...svg.querySelectorAll('text')].map((t) => {
+            const b = t.getBBox();
+            return {s: t.textContent, cls: t.getAttribute('class'), x: b.x, y: b.y, w: b.width, h: b.height};
+        });
         return {texts, count: svg.querySelectorAll('*').length, rects: svg.querySelectorAll('rect').length,
-                circles: svg.querySelectorAll('circle').length, points: (svg.querySelector('polyline')?.getAttribute('points') || '').split(' ').filter(Boolean).length};
+                circles: svg.querySelectorAll('circle').length,
+                points: (svg.querySelector('polyline')?.getAttribute('points') || '')
+                    .split(' ').filter(Boolean).length};
     }""", chart)
 
 
@@ -143,7 +152,8 @@ def _assert_readable(layout: dict, most_elements: int):
         assert t["x"] >= 0 and t["y"] >= 0 and t["x"] + t["w"] <= 460 and t["y"] + t["h"] <= 300, t
     for i, a in enumerate(texts):  # no two labels overlap
         for b in texts[i + 1:]:
-            apart = a["x"] + a["w"] <= b["x"] or b["x"] + b["w"] <= a["x"] or a["y"] + a["h"] <= b["y"] or b["y"] + b["h"] <= a["y"]
+            apart = (a["x"] + a["w"] <= b["x"] or b["x"] + b["w"] <= a["x"]
+                     or a["y"] + a["h"] <= b["y"] or b["y"] + b["h"] <= a["y"])
             assert apart, (a, b)
     yticks = [t for t in texts if t["cls"] == "ytick"]
     xticks = [t for t in texts if t["cls"] == "xtick"]
@@ -185,7 +195,8 @@ def test_complex_x_shows_no_broken_pictures(page_on, plain_server):
     for fn, x in [("gamma", "3+4j"), ("factorial", f"{MINUS}0.5{MINUS}2j"), ("gamma", "4j")]:
         before = len(page.requests)
         _compute(page, fn, x, "12")
-        page.wait_for_function("document.getElementById('method-note').textContent.startsWith('No pictures for complex')")
+        page.wait_for_function("document.getElementById('method-note').textContent"
+                               ".startsWith('No pictures for complex')")
         _wait_settled(page)
         assert page.text_content("#value") == str(getattr(spouge, fn)(x.replace(MINUS, "-"), digits=12))
         pictures = _pictures(page)
@@ -298,14 +309,17 @@ def test_charts_stay_readable_at_large_a(page_on, plain_server):
     page.wait_for_function("document.getElementById('method-note').textContent.includes('pictures stop at a = 200')")
     page.fill("#max-a", "200")
     page.dispatch_event("#max-a", "change")
-    page.wait_for_function("document.querySelectorAll('#error-chart circle').length > 60 && document.getElementById('method-note').textContent.startsWith('Spouge')")
+    page.wait_for_function("document.querySelectorAll('#error-chart circle').length > 60 "
+                           "&& document.getElementById('method-note').textContent.startsWith('Spouge')")
     for chart in ("error-chart", "terms-chart"):
         _assert_readable(_chart_layout(page, chart), 600)
     # a in the thousands: the charts' own drawing, fed the shape /v1/method gives
     page.evaluate("""() => {
         const curve = [], terms = [];
-        for (let a = 3; a <= 6000; a++) curve.push({a, log10_bound: -0.8 * a - 0.4, log10_error: a < 5000 ? -1.2 * a : null});
-        for (let k = 0; k < 6000; k++) terms.push({k, sign: k % 2 ? 1 : -1, log10_abs: 0.555 * Math.min(k, 6000 - k) - 3});
+        for (let a = 3; a <= 6000; a++)
+            curve.push({a, log10_bound: -0.8 * a - 0.4, log10_error: a < 5000 ? -1.2 * a : null});
+        for (let k = 0; k < 6000; k++)
+            terms.push({k, sign: k % 2 ? 1 : -1, log10_abs: 0.555 * Math.min(k, 6000 - k) - 3});
         terms.push({k: 'sum', sign: 1, log10_abs: 2580});
         document.getElementById('charts').classList.remove('hidden');
         drawError(curve); drawTerms(terms);
@@ -354,7 +368,8 @@ def test_long_computation_shows_busy_state_elapsed_time_and_cancels(page_on):
         page.click("#cancel")
         page.wait_for_selector("#status:not(.hidden)")
         assert page.text_content("#status").startswith("Cancelled after")
-        assert page.is_hidden("#busy") and page.is_enabled("#go") and page.is_hidden("#result") and page.is_hidden("#error")
+        assert page.is_hidden("#busy") and page.is_enabled("#go")
+        assert page.is_hidden("#result") and page.is_hidden("#error")
         assert page.get_attribute("#result", "aria-busy") == "false"
         assert _pictures(page)["error"] == 0 and page.text_content("#method-note").startswith("No picture")
         # the page is at once ready for the next request (the other worker takes it)
@@ -372,7 +387,9 @@ def test_long_computation_shows_busy_state_elapsed_time_and_cancels(page_on):
         page.click("#cancel")
         page.wait_for_selector("#status:not(.hidden)")
         # a quick computation never flashes the busy state
-        page.evaluate("window.sawBusy = false; new MutationObserver(() => { if (!document.getElementById('busy').classList.contains('hidden')) window.sawBusy = true; }).observe(document.getElementById('busy'), {attributes: true})")
+        page.evaluate("window.sawBusy = false; new MutationObserver(() => { "
+                      "if (!document.getElementById('busy').classList.contains('hidden')) window.sawBusy = true; "
+                      "}).observe(document.getElementById('busy'), {attributes: true})")
         _compute(page, "factorial", "10", "5")
         page.wait_for_function("document.getElementById('value').textContent === '3.6288e+6'")
         assert page.evaluate("window.sawBusy") is False
@@ -432,5 +449,5 @@ def test_the_accessibility_check_can_fail(page_on, plain_server):
     page.evaluate("""() => { const b = document.createElement('button'); document.querySelector('main').appendChild(b);
                              const p = document.createElement('p'); p.textContent = 'faint'; p.style.color = '#eee';
                              document.querySelector('main').appendChild(p); }""")
-    with pytest.raises(AssertionError, match="button-name.*color-contrast|color-contrast.*button-name"):
+    with pytest.raises(AssertionError, match=r"button-name.*color-contrast|color-contrast.*button-name"):
         _axe(page, "broken on purpose")

@@ -31,7 +31,8 @@ HEAD = """<!doctype html>
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <!-- Generated from docs/method.md by tests/test_page_method_doc.py: edit that file, not this one. -->
 <style>
-  body { margin: 0; font: 16px/1.6 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d2330; background: #f6f7f9; }
+  body { margin: 0; font: 16px/1.6 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+         color: #1d2330; background: #f6f7f9; }
   main { max-width: 860px; margin: 0 auto; padding: 24px 16px 48px; background: #fff; }
   a { color: #2457c5; }
   pre { background: #f3f5f9; padding: 10px 12px; border-radius: 6px; overflow-x: auto; }
@@ -92,7 +93,7 @@ def render(markdown: str) -> str:
             while i < len(lines) and lines[i].startswith("|"):
                 rows.append([c.strip() for c in re.split(r"(?<!\\)\|", lines[i].strip())[1:-1]])
                 i += 1
-            head, body = rows[0], [r for r in rows[2:]]
+            head, body = rows[0], list(rows[2:])
             out.append("<table><thead><tr>" + "".join(f"<th>{_inline(c)}</th>" for c in head) + "</tr></thead><tbody>"
                        + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in body)
                        + "</tbody></table>")
@@ -143,7 +144,8 @@ def test_routes_are_served_without_the_password(path, kind):
         assert body == expected.read_bytes()
         conn.request("HEAD", path)
         response = conn.getresponse()
-        assert response.status == 200 and response.read() == b"" and int(response.getheader("Content-Length")) == len(body)
+        assert response.status == 200 and response.read() == b""
+        assert int(response.getheader("Content-Length")) == len(body)
         conn.request("POST", path, body=b"x")
         response = conn.getresponse()
         assert response.status == 405 and response.read()

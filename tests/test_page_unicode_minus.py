@@ -51,8 +51,9 @@ def test_parser_values_are_exact():
                                  "\u20132.5", "\ufe632.5", "\uff0d2.5", "\u20122.5", f"{MINUS}inf", f"{MINUS}nan",
                                  f"3{MINUS}{MINUS}4j", f"1e{MINUS}{MINUS}2"])
 def test_only_one_real_minus_sign_at_a_time(bad):
-    """En dash, small/full-width hyphen-minus, figure dash stay refused; doubled signs too; no inf/nan by the back door."""
-    with pytest.raises(ValueError, match="not a (decimal|complex|finite) number"):
+    """En dash, small/full-width hyphen-minus, figure dash stay refused; doubled signs too;
+    no inf/nan by the back door."""
+    with pytest.raises(ValueError, match=r"not a (decimal|complex|finite) number"):
         spouge.gamma(bad, digits=10)
 
 

@@ -75,7 +75,8 @@ def test_command_info_docs_help_shapes(server):
 def test_redis_cli_help_and_hints(server):
     out = subprocess.run(["redis-cli", "-p", str(server.port), "help", "BINOMIAL"], capture_output=True, text=True,
                          timeout=30, check=True).stdout
-    assert "BINOMIAL" in out and "n k [digits]" in out and "ROUNDING" in out and "summary:" in out and "binomial coefficient" in out
+    assert "BINOMIAL" in out and "n k [digits]" in out and "ROUNDING" in out
+    assert "summary:" in out and "binomial coefficient" in out
     out = subprocess.run(["redis-cli", "-p", str(server.port), "help", "@spouge"], capture_output=True, text=True,
                          timeout=30, check=True).stdout
     assert all(name in out for name in ("GAMMA", "LOGGAMMA", "FALLING"))
@@ -189,7 +190,8 @@ def test_transaction_edges(server):
         # inline dialect too
         s.sendall(b"multi\r\nfactorial 5 3\r\nrgamma -1\r\nexec\r\n")
         zero = str(spouge.rgamma(-1)).encode()
-        assert read_reply(s, 10) == b"+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n$7\r\n1.20e+2\r\n$%d\r\n%s\r\n" % (len(zero), zero)
+        assert read_reply(s, 10) == (b"+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n$7\r\n1.20e+2\r\n$%d\r\n%s\r\n"
+                                     % (len(zero), zero))
 
 
 def test_exec_with_pooled_work_does_not_block_the_loop():
@@ -226,9 +228,10 @@ def test_distinct_error_codes():
             assert ask(s, ("BETA", "0", "2")).startswith(b"-DOMAIN beta(0, 2): ")
             assert ask(s, ("GAMMA", "abc")).startswith(b"-ERR x = 'abc'")
             assert ask(s, ("GAMMA", "1", "0")).startswith(b"-ERR digits must be at least 1")
-            assert read_reply_after(s, resp_command("GAMMA", "0.3", "50000"), 15).startswith(b"-TIMEOUT computation took longer than 0.3 s")
+            reply = read_reply_after(s, resp_command("GAMMA", "0.3", "50000"), 15)
+            assert reply.startswith(b"-TIMEOUT computation took longer than 0.3 s")
         c = redis.Redis(port=server.port, password="pw")
-        with pytest.raises(redis.ResponseError, match="^DOMAIN "):
+        with pytest.raises(redis.ResponseError, match=r"^DOMAIN "):
             c.execute_command("BETA", "-2", "0.5")
         with pytest.raises(redis.AuthenticationError):
             redis.Redis(port=server.port, password="wrong").ping()
@@ -243,7 +246,8 @@ def read_reply_after(s: socket.socket, data: bytes, timeout: float) -> bytes:
 def test_node_clients(server):
     if shutil.which("node") is None:
         pytest.skip("node is not installed")
-    if not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "ioredis")) or not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "redis")):
+    modules = os.path.join(NODE_DIR, "node_modules")
+    if not os.path.isdir(os.path.join(modules, "ioredis")) or not os.path.isdir(os.path.join(modules, "redis")):
         pytest.skip("Node clients not installed: run `npm --prefix tests/node ci`")
     proc = subprocess.run(["node", os.path.join(NODE_DIR, "clients.mjs"), str(server.port)], capture_output=True,
                           text=True, timeout=120, check=False)

@@ -31,7 +31,8 @@ def test_compute_routes(server):
     assert response.status == 200 and response.getheader("Content-Type") == "application/json"
     body = json.loads(data)
     assert body["value"] == "9.3326215443944152681699238856266700490715968264382e+157"
-    assert {"function", "x", "digits", "value", "a", "error_bound", "truncation_bound", "rounding", "exact", "error", "method"} <= set(body)
+    assert {"function", "x", "digits", "value", "a", "error_bound", "truncation_bound", "rounding", "exact", "error",
+            "method"} <= set(body)
     assert body["function"] == "factorial" and body["x"] == "100" and body["digits"] == 50 and body["a"] > 3
     assert json.loads(get(server, "/v1/gamma?x=0.5&digits=30")[1])["value"] == "1.77245385090551602729816748334e+0"
     assert json.loads(get(server, "/v1/lgamma?x=1e100")[1])["value"] == "2.292585092994046e+102"

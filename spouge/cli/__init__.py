@@ -96,7 +96,8 @@ def _build_parser(full: bool = True) -> argparse.ArgumentParser:
             name,
             help=f"print {what}",
             usage=f"spouge {name} {names} [DIGITS] [options]\n       spouge {name} - [DIGITS] [options] < FILE",
-            description=f"Print {what} for {kind}, correctly rounded to DIGITS significant digits (default {DEFAULT_DIGITS}).",
+            description=f"Print {what} for {kind}, correctly rounded to DIGITS significant digits "
+                        f"(default {DEFAULT_DIGITS}).",
             epilog=BATCH_HELP.format(names=" and ".join(arg_names)) + f"\nexamples: spouge {name} {example} 30\n"
                    f"          spouge {name} {example} --digits 30 --json\n\n{STATUS_HELP}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -109,8 +110,9 @@ def _build_parser(full: bool = True) -> argparse.ArgumentParser:
                        help=f"significant digits (1 to {numerics.MAX_DIGITS}; default {DEFAULT_DIGITS})")
         p.add_argument("--bits", type=int, default=None,
                        help="round to this many bits in binary instead (real results)")
-        p.add_argument("--rounding", choices=numerics.MODES + ("enclosure",), default="nearest",
-                       help="rounding mode (real results; default nearest); enclosure prints the value rounded down and up")
+        p.add_argument("--rounding", choices=(*numerics.MODES, "enclosure"), default="nearest",
+                       help="rounding mode (real results; default nearest); "
+                            "enclosure prints the value rounded down and up")
         if name == "lgamma":
             p.add_argument("--sign", action="store_true", help="also print the sign of Γ(x) (+1 or -1)")
         p.add_argument("--json", action="store_true",
@@ -119,7 +121,8 @@ def _build_parser(full: bool = True) -> argparse.ArgumentParser:
                        help="no progress bar on stderr (there is none unless stderr is a terminal)")
         p.set_defaults(parser=p)
     fg = sub.add_parser("fgamma", help="print Γ(x) for a double x, correctly rounded to a double",
-                        description="Γ(x) for a double x as math.gamma, but correctly rounded (never a misrounded last bit).",
+                        description="Γ(x) for a double x as math.gamma, but correctly rounded "
+                                    "(never a misrounded last bit).",
                         epilog=STATUS_HELP)
     fg._negative_number_matcher = _NEGATIVE
     fg.add_argument("x", help="a double (as Python's float() reads it)")
@@ -158,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
             return emit(Failure("interrupted", "interrupted"), as_json, out, err)
         except BrokenPipeError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # never a traceback: say what failed in one line
             return emit(classify(exc), as_json, out, err)
     except BrokenPipeError:  # stdout closed early (| head): stop quietly, as if killed by SIGPIPE
         try:

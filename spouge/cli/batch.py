@@ -56,7 +56,7 @@ def run(request: Request, source: BinaryIO, out: TextIO, err: TextIO, bar: Bar |
                     line = request.compute(fields, number)
         except KeyboardInterrupt:
             raise
-        except Exception as exc:
+        except Exception as exc:  # one line failed: say which and why, then go on
             failure = classify(exc)
             first_failure = first_failure or failure.status
             if request.as_json:

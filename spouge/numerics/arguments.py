@@ -77,7 +77,8 @@ def _decimal_text_to_fraction(sign: str, text: str, original: str) -> Fraction:
         magnitude = len(significand) - 1 + exp10
         if not -MAX_DECIMAL_EXPONENT <= magnitude <= MAX_DECIMAL_EXPONENT:
             raise ValueError(
-                f"x = {_quote(original)} is out of range (10^-{MAX_DECIMAL_EXPONENT} <= |x| < 10^{MAX_DECIMAL_EXPONENT + 1})"
+                f"x = {_quote(original)} is out of range "
+                f"(10^-{MAX_DECIMAL_EXPONENT} <= |x| < 10^{MAX_DECIMAL_EXPONENT + 1})"
             )
     if not significand:
         return Fraction(0)  # "0e999999999": never build 10^exponent for a zero
@@ -184,7 +185,8 @@ def parse_real(x: object, name: str = "x") -> Fraction:
             raise ValueError(f"{name} = {_quote(x)} is out of range (|exponent| <= {MAX_DECIMAL_EXPONENT})")
         sign, digit_tuple, exponent = x.as_tuple()
         if len(digit_tuple) > MAX_INPUT_DIGITS:
-            raise ValueError(f"{name} has {len(digit_tuple)} significant digits; spouge accepts at most {MAX_INPUT_DIGITS}")
+            raise ValueError(f"{name} has {len(digit_tuple)} significant digits; "
+                             f"spouge accepts at most {MAX_INPUT_DIGITS}")
         return _decimal_text_to_fraction("-" if sign else "", "".join(map(str, digit_tuple)) + f"e{exponent}", name)
     if isinstance(x, str):
         return _parse_real_text(_check_str(x), x, name)

@@ -37,9 +37,11 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
+from typing import Any
 
 from . import coefficients, corebridge, engine
 from .arguments import check_digits, parse_number, parse_real
@@ -88,14 +90,15 @@ TWO_ARGUMENTS = ("beta", "binomial", "rising", "falling")
 FUNCTIONS = ONE_ARGUMENT + TWO_ARGUMENTS
 
 
-def _interpolate(table, column: int, x: float) -> float:
+def _interpolate(table: Sequence[Sequence[float]], column: int, x: float) -> float:
     """Log-log interpolation in a measured table (extrapolated from the last two rows beyond it)."""
     xs = [row[0] for row in table]
     x = max(x, xs[0])
     i = min(max(bisect.bisect_left(xs, x), 1), len(xs) - 1)
     (x0, y0), (x1, y1) = (table[i - 1][0], table[i - 1][column]), (table[i][0], table[i][column])
     slope = math.log(y1 / y0) / math.log(x1 / x0)
-    return y0 * (x / x0) ** slope
+    y: float = y0 * (x / x0) ** slope  # (a positive base: a float, though typeshed says Any)
+    return y
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,11 +116,11 @@ class Estimate:
     cold_seconds: float  # including building the coefficient table
     worst_seconds: float  # if the rounding loop escalates all the way to max_bits
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
-def _kind(parts) -> tuple[str, int]:
+def _kind(parts: Sequence[Fraction]) -> tuple[str, int]:
     """The table column, and the denominator's bits (the long column's cost grows with them)."""
     q_bits = max(p.denominator.bit_length() for p in parts)
     if len(parts) == 2 and parts[1] != 0:
@@ -147,14 +150,16 @@ def _cached(rel_bits: int) -> bool:
     return (a, frac_bits) in coefficients.CACHE._tables or corebridge.table_is_warm(a, frac_bits)
 
 
-def _size_seconds(x, parts) -> float:
+def _size_seconds(x: object, parts: Sequence[Fraction]) -> float:
     """Parsing a long string, and the exact rational arithmetic on a long x (reduction, rounding z, logs of x)."""
     seconds = 4e-3 * (len(x) / 1e5) ** 1.5 if isinstance(x, str) and len(x) > 1000 else 0.0
     size = sum(abs(p.numerator).bit_length() + p.denominator.bit_length() for p in parts)
-    return seconds + 2e-4 * (size / 33000) ** 1.6
+    arithmetic: float = 2e-4 * (size / 33000) ** 1.6  # (a positive base: a float, though typeshed says Any)
+    return seconds + arithmetic
 
 
-def estimate(function: str, x, digits: int = 16, *, rounding: str = "nearest", bits: int | None = None) -> Estimate:
+def estimate(function: str, x: object, digits: int = 16, *, rounding: str = "nearest",
+             bits: int | None = None) -> Estimate:
     """Predict the working precision and the time of ``function(x, digits=digits, rounding=, bits=)``.
 
     function: one of ``FUNCTIONS``; for beta, binomial, rising and falling x
@@ -197,16 +202,17 @@ def _scaled(e: Estimate, factor: float) -> Estimate:
                     e.warm_seconds * factor, e.cold_seconds * factor, e.worst_seconds * factor)
 
 
-def _estimate_gamma(function: str, x, digits: int, scale: float = 1.0, value=None) -> Estimate:
+def _estimate_gamma(function: str, x: object, digits: int, scale: float = 1.0,
+                    value: Fraction | tuple[Fraction, Fraction] | None = None) -> Estimate:
     """gamma, factorial, lgamma (and loggamma, priced as these): the passes of functions.py.
 
     value: x already parsed (loggamma); scale multiplies every time (the Python pass, loggamma's extra work).
     """
     if value is None:
         value = parse_real(x) if function == "lgamma" else parse_number(x)
-    parts = value if isinstance(value, tuple) else (value,)
+    parts: tuple[Fraction, ...] = value if isinstance(value, tuple) else (value,)
     if function == "factorial":
-        parts = (parts[0] + 1,) + tuple(parts[1:])
+        parts = (parts[0] + 1, *parts[1:])
     if len(parts) == 2 and parts[1] == 0:
         parts = parts[:1]  # the real road
     fixed = CALL_OVERHEAD + _size_seconds(x, parts)
@@ -230,10 +236,9 @@ def _estimate_gamma(function: str, x, digits: int, scale: float = 1.0, value=Non
         warm += pass_warm
         cold += pass_cold
     worst, bits = cold, p.bits
-    while True:  # the rounding loop's passes up to the ceiling, each at a new size (cold)
-        bits = next_bits(bits, None, p.max_bits, p.likely_bits)
-        if bits is None:
-            break
+    # the rounding loop's passes up to the ceiling, each at a new size (cold)
+    while (step := next_bits(bits, None, p.max_bits, p.likely_bits)) is not None:
+        bits = step
         worst += _pass_seconds(kind, bits, p.extra, factor)[1]
     a, _ = engine._plan(p.bits)
     return _scaled(Estimate(
@@ -257,7 +262,7 @@ def _is_pole(x: Fraction) -> bool:
     return x.denominator == 1 and x <= 0
 
 
-def _estimate_family(function: str, x, digits: int) -> Estimate:
+def _estimate_family(function: str, x: object, digits: int) -> Estimate:
     """rgamma, beta, binomial, rising, falling: the road family.py takes, priced.
 
     Exact roads by the size of their product; log-space roads as one
@@ -266,15 +271,17 @@ def _estimate_family(function: str, x, digits: int) -> Estimate:
     """
     from .family import EXACT_MAX_BITS
 
+    texts: tuple[object, ...]
+    values: list[Fraction]  # (a list: its length is the function's, known only at run time)
     if function == "rgamma":
         texts = (x,)
-        values = (parse_real(x),)
+        values = [parse_real(x)]
     else:
         if not isinstance(x, (tuple, list)) or len(x) != 2:
             raise TypeError(f"{function} takes two arguments: pass x as a pair")
         texts = tuple(x)
-        values = (parse_real(x[0], "a"), parse_real(x[1], "b"))
-    fixed = CALL_OVERHEAD + sum(_size_seconds(t, (v,)) for t, v in zip(texts, values))
+        values = [parse_real(x[0], "a"), parse_real(x[1], "b")]
+    fixed = CALL_OVERHEAD + sum(_size_seconds(t, (v,)) for t, v in zip(texts, values, strict=True))
     cheap = _exact_estimate(function, digits, 0, fixed + POLE_SECONDS)
     terms = None
     if function == "rgamma":
@@ -350,10 +357,8 @@ def _log_space_estimate(function: str, digits: int, terms: list[Fraction], fixed
     warm, cold = one_pass(bits)
     now = warm if _cached(bits) else cold
     worst, at = cold, bits
-    while True:
-        at = next_bits(at, None, ceiling)
-        if at is None:
-            break
+    while (step := next_bits(at, None, ceiling)) is not None:
+        at = step
         worst += one_pass(at)[1]
     a, _ = engine._plan(bits)
     return Estimate(function, digits, bits + extra, a, ceiling + extra, bits + extra,

@@ -98,7 +98,8 @@ class Server:
         self.pool = (ComputePool(self.loop, config.jobs, config.compute_timeout, config.max_queue,
                                  config.max_queue_bytes)
                      if config.jobs > 0 else None)
-        self.shared = self._shared_cache() if config.cache_redis else None  # results shared by the replicas
+        # results shared by the replicas
+        self.shared = self._shared_cache(config.cache_redis) if config.cache_redis else None
         self.computer = compute_mod.Computer(self)  # inline or pool, caches, the watchdog: compute.Computer
         try:
             self.listener = listener or listen(config)
@@ -110,10 +111,10 @@ class Server:
         self.shutdown = Shutdown(self)
         self.admission = Admission(self, self.listener)
 
-    def _shared_cache(self) -> RedisCache:
+    def _shared_cache(self, url: str) -> RedisCache:
         from .. import __version__
 
-        cache = RedisCache(self.loop, self.config.cache_redis, namespace=__version__,
+        cache = RedisCache(self.loop, url, namespace=__version__,
                            timeout=self.config.cache_redis_timeout, ttl=self.config.cache_redis_ttl,
                            secret=(self.config.cache_redis_secret or "").encode())
         cache.start()  # resolves the host now (before the loop runs), then connects in the loop
@@ -150,7 +151,8 @@ class Server:
         Compared in constant time (hmac.compare_digest), as Redis's ACLCheckPasswordHash does.
         """
         if self.password is None:
-            return "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"
+            return ("ERR AUTH <password> called without any password configured for the default user. "
+                    "Are you sure your configuration is correct?")
         user_ok = user is None or hmac.compare_digest(user, b"default")
         if hmac.compare_digest(password, self.password) and user_ok:
             conn.authenticated = True

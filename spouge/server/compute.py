@@ -59,6 +59,7 @@ import threading
 import time
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from .. import numerics
 from ..numerics.result import int_text
@@ -85,7 +86,7 @@ COMPLEX = frozenset({"factorial", "gamma", "loggamma"})
 #: Functions whose results are complex or real on one road: no rounding modes or bits= at all.
 DIGITS_ONLY = frozenset({"loggamma"})
 
-ROUNDINGS = tuple(numerics.MODES) + ("enclosure",)
+ROUNDINGS = (*numerics.MODES, "enclosure")
 MAX_BITS = getattr(numerics, "MAX_BITS", 332_193)
 _UNDECIDED = (getattr(numerics, "UndecidedError", ArithmeticError), ArithmeticError)  # older numerics: ArithmeticError
 
@@ -117,7 +118,7 @@ WARM_UP_INTERVAL = 1.0
 #: converted to seconds: 40000 units were ~0.3 ms warm.
 _FALLBACK_SECONDS_PER_UNIT = 7.5e-9
 
-_DIGITS_RE = re.compile(r"[+-]?[0-9]{1,12}")  # ASCII only: str.isdigit() admits "３" and "²"
+_DIGITS_RE = re.compile(r"[+-]?[0-9]{1,12}")  # ASCII only: str.isdigit() admits "\uff13" (fullwidth 3) and "²"
 
 HTTP_STATUS = {"bad_request": 400, "unprocessable": 422, "domain": 422, "timeout": 504, "overloaded": 503,
                "internal": 500}
@@ -208,47 +209,52 @@ def prepare(function: str, x, digits_text: str | None, max_digits: int, rounding
         raise ComputeError("bad_request",
                            f"{function} takes {len(names)} argument{'s' * (len(names) > 1)} ({', '.join(names)})")
     mode = parse_rounding(rounding)
-    has_digits, has_bits = digits_text not in (None, ""), bits_text not in (None, "")
-    if has_digits and has_bits:
+    if digits_text and bits_text:  # (None or "" when absent)
         raise ComputeError("bad_request", "give digits or bits, not both")
     bits = None
-    if has_bits:
+    if bits_text:
         bits = _count(bits_text, "bits")
         top = min(MAX_BITS, math.floor(max_digits * math.log2(10)))
         if not 1 <= bits <= top:
             raise ComputeError("unprocessable", f"bits must be between 1 and {top} on this server, not {bits}")
         digits = bits
     else:
-        digits = _count(digits_text, "digits") if has_digits else 16
+        digits = _count(digits_text, "digits") if digits_text else 16
         if digits < 1:
             raise ComputeError("unprocessable", f"digits must be at least 1, not {digits}")
         if digits > max_digits:
             raise ComputeError("unprocessable", f"digits must be at most {max_digits} on this server, not {digits}")
     if function in DIGITS_ONLY and (mode != "nearest" or bits is not None):
         raise ComputeError("bad_request",
-                           f"{function} takes digits only (no rounding modes or bits: its complex results have a relative accuracy)")
+                           f"{function} takes digits only (no rounding modes or bits: "
+                           "its complex results have a relative accuracy)")
     values = []
-    for name, text in zip(names, args):
+    for name, text in zip(names, args, strict=True):  # (the counts were checked above)
         try:
-            value = numerics.parse_number(text) if function in COMPLEX else numerics.parse_real(text, name)
+            parsed = numerics.parse_number(text) if function in COMPLEX else numerics.parse_real(text, name)
         except (TypeError, ValueError) as exc:
             kind = "unprocessable" if "out of range" in str(exc) else "bad_request"
             message = str(exc) if len(names) == 1 or name in str(exc)[:12] else f"{name}: {exc}"
             raise ComputeError(kind, message) from None
-        if isinstance(value, tuple) and (mode != "nearest" or bits is not None):
+        if isinstance(parsed, tuple) and (mode != "nearest" or bits is not None):
             raise ComputeError("bad_request",
-                               "rounding modes and bits are for real arguments (complex results have a relative accuracy)")
-        values.append(value)
+                               "rounding modes and bits are for real arguments "
+                               "(complex results have a relative accuracy)")
+        values.append(parsed)
     args = tuple(a.strip() for a in args)
     spelled = args[0] if len(args) == 1 else args
     value = values[0] if len(values) == 1 else tuple(values)
-    options = {} if mode == "nearest" and bits is None else {"rounding": mode, "bits": bits}
-    key = (function, value, digits) if not options else (function, value, digits, mode, bits)
-    return Job(function, spelled, digits, key, *predict(function, spelled, value, digits, **options), rounding=mode,
-               bits=bits)
+    if mode == "nearest" and bits is None:  # (the defaults: predict is called without them)
+        key: tuple = (function, value, digits)
+        times = predict(function, spelled, value, digits)
+    else:
+        key = (function, value, digits, mode, bits)
+        times = predict(function, spelled, value, digits, rounding=mode, bits=bits)
+    return Job(function, spelled, digits, key, *times, rounding=mode, bits=bits)
 
 
-def predict(function: str, x, value, digits: int, rounding: str = "nearest", bits: int | None = None) -> tuple[float, float, float, float]:
+def predict(function: str, x, value, digits: int, rounding: str = "nearest",
+            bits: int | None = None) -> tuple[float, float, float, float]:
     """Seconds of function(x, digits) in this process: (now, worst now, warm, worst warm); inf when unknown.
 
     From ``numerics.estimate``: "now" is ``seconds`` (the first pass, with the
@@ -271,7 +277,8 @@ def predict(function: str, x, value, digits: int, rounding: str = "nearest", bit
     options = {} if rounding == "nearest" and bits is None else {"rounding": rounding, "bits": bits}
     try:
         e = estimate(function, value if isinstance(value, Fraction) else x, digits, **options)
-        seconds, warm, cold, worst = float(e.seconds), float(e.warm_seconds), float(e.cold_seconds), float(e.worst_seconds)
+        seconds, warm = float(e.seconds), float(e.warm_seconds)
+        cold, worst = float(e.cold_seconds), float(e.worst_seconds)
     except numerics.PoleError as exc:
         raise ComputeError("domain", str(exc)) from None
     except (TypeError, ValueError, ArithmeticError, AttributeError):
@@ -296,7 +303,7 @@ def _fallback_cost(value: Fraction | tuple, digits: int) -> float:
 def run(job_function: str, x, digits: int, rounding: str = "nearest", bits: int | None = None) -> dict:
     """Compute one job (inline or in a worker): its outcome; raise ComputeError for domain errors."""
     args = (x,) if isinstance(x, str) else tuple(x)
-    keywords = {"digits": digits}
+    keywords: dict[str, Any] = {"digits": digits}
     if rounding != "nearest" or bits is not None:
         keywords.update(rounding=rounding, bits=bits)
     try:
@@ -332,14 +339,16 @@ def _power_text(radix: int, exponent: int, lead: int = 1) -> str:
 def _error_fields(result, rounding: str) -> dict:
     """What the value's own error is: "error" in words, "ulp" and "max_error" (absolute) as text."""
     if isinstance(result, numerics.ComplexSpougeResult):
-        return {"error": f"relative error below 10^-{result.digits} of |value| (complex results are not rounded part by part)",
+        return {"error": f"relative error below 10^-{result.digits} of |value| "
+                         "(complex results are not rounded part by part)",
                 "max_relative_error": f"1e-{result.digits}"}
     if result.exact:
         return {"error": "none: the value is exact", "max_error": "0"}
     ulp_exponent = result.exponent - result.digits + 1
     fields = {"error": _ERRORS[rounding], "ulp": _power_text(result.radix, ulp_exponent)}
     if rounding == "nearest":
-        fields["max_error"] = _power_text(10, ulp_exponent - 1, 5) if result.radix == 10 else _power_text(2, ulp_exponent - 1)
+        fields["max_error"] = (_power_text(10, ulp_exponent - 1, 5) if result.radix == 10
+                               else _power_text(2, ulp_exponent - 1))
     else:
         fields["max_error"] = fields["ulp"]
     return fields
@@ -347,8 +356,8 @@ def _error_fields(result, rounding: str) -> dict:
 
 def outcome(function: str, args: tuple, result, rounding: str = "nearest", sign: int | None = None) -> dict:
     """The JSON-ready outcome of a call (the module's docstring lists its keys)."""
-    out = {"function": function}
-    out.update(zip(ARGUMENTS[function], args))
+    out: dict[str, Any] = {"function": function}
+    out.update(zip(ARGUMENTS[function], args, strict=True))  # (the call took exactly these)
     if isinstance(result, tuple) and hasattr(result, "lower"):  # an Enclosure
         lower, upper = result
         first = lower
@@ -405,7 +414,7 @@ _MAIN_THREAD = threading.main_thread().ident
 class _Watch:
     armed = False
     late = False  # our timer fired but its handler has not run yet: swallow the next alarm
-    previous = None  # the SIGALRM handler ours replaced; alarms not ours are passed to it
+    previous: Any = None  # the SIGALRM handler ours replaced; alarms not ours are passed to it
 
 
 def _on_alarm(signum, frame) -> None:
@@ -467,8 +476,8 @@ class _RecentKeys:
 
 def _with_x(outcome: dict, x) -> dict:
     """The outcome as this request spelled its arguments ("0.10" shares 0.1's computation)."""
-    names = ARGUMENTS.get(outcome.get("function"), ("x",))
-    spelled = dict(zip(names, (x,) if isinstance(x, str) else x))
+    names = ARGUMENTS.get(outcome.get("function", ""), ("x",))
+    spelled = dict(zip(names, (x,) if isinstance(x, str) else x, strict=False))  # an unknown function: x only
     if all(outcome.get(name) == text for name, text in spelled.items()):
         return outcome
     return {**outcome, **spelled}
@@ -589,7 +598,8 @@ class Computer:
             return False
         if job.fits_inline(self.budget, self.watchdog):
             return job.key not in self.overran
-        if job.seconds <= COLD_INLINE_MAX and job.fits_inline_warm(self.budget, self.watchdog) and time.monotonic() >= self.next_warm_up:
+        if (job.seconds <= COLD_INLINE_MAX and job.fits_inline_warm(self.budget, self.watchdog)
+                and time.monotonic() >= self.next_warm_up):
             # Cheap once its coefficient table is built here, which only an inline run does:
             # build it now, at most one such run per WARM_UP_INTERVAL.
             if job.key in self.overran:
@@ -603,7 +613,8 @@ class Computer:
         self.stats["overruns"] += 1
         self.overran.add(job.key)
         self.cooldown_until = time.monotonic() + OVERRUN_COOLDOWN
-        log.info("inline %s(%.40s, %d) outran the %.0f ms watchdog (predicted %.3g ms, worst %.3g ms); sent to the pool",
+        log.info("inline %s(%.40s, %d) outran the %.0f ms watchdog (predicted %.3g ms, worst %.3g ms); "
+                 "sent to the pool",
                  job.function, job.x, job.digits, self.watchdog * 1e3, job.seconds * 1e3, job.worst_seconds * 1e3)
 
     def _compute_without_pool(self, job: Job, done) -> None:

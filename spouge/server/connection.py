@@ -38,7 +38,9 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
+from collections.abc import Callable
 from itertools import count
+from typing import Any, cast
 
 from ..protocol import ProtocolError, RedisRequestParser, closing_error
 from ..protocol.redis import DEFAULT_LIMITS
@@ -86,7 +88,7 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
         self.tls = isinstance(sock, ssl.SSLSocket)
         self.handshaking = self.tls
         self.reader = RequestReader()
-        self.handler = None
+        self.handler: Callable[[Any, Connection, Slot, Any], None] | None = None  # by dialect, once known
         config = server.config
         self.order = ReplyOrder()
         self.output = OutputBuffer(sock)
@@ -119,7 +121,7 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
         if not self.reading and not self.closed and not self.closing and not self.input_done:
             self.reading = True
             self.loop.add_reader(self.sock, self.on_readable)
-            if self.tls and not self.handshaking and self.sock.pending():
+            if self.tls and not self.handshaking and cast(ssl.SSLSocket, self.sock).pending():
                 self.loop.call_soon(self.on_readable)  # decrypted bytes select() cannot see
 
     def _pause_reading(self) -> None:
@@ -130,7 +132,7 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
     def _handshake(self) -> None:
         """Drive a non-blocking TLS handshake: the SSL layer says which readiness it waits for."""
         try:
-            self.sock.do_handshake()
+            cast(ssl.SSLSocket, self.sock).do_handshake()
         except ssl.SSLWantReadError:
             self.loop.remove_writer(self.sock)
             return
@@ -146,7 +148,7 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
         if self.drain_budget is not None:  # the server began draining mid-handshake: nothing was asked
             self.close()
             return
-        if self.sock.pending():
+        if cast(ssl.SSLSocket, self.sock).pending():
             self.loop.call_soon(self.on_readable)
 
     @property
@@ -191,7 +193,7 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
             log.exception("connection %d failed; closing it", self.id)
             self.close()
             return
-        if self.tls and not self.closed and self.reading and self.sock.pending():
+        if self.tls and not self.closed and self.reading and cast(ssl.SSLSocket, self.sock).pending():
             self.loop.call_soon(self.on_readable)  # decrypted bytes select() cannot see
 
     def feed(self, data: bytes) -> None:
@@ -233,7 +235,8 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
         return self.output.bytes + self.order.held < self.low_water and len(self.order.slots) < MAX_IN_FLIGHT // 2
 
     def process(self) -> None:
-        """One turn: handle the complete requests buffered, as far as backpressure and the turn allow; send the replies."""
+        """One turn: handle the complete requests buffered, as far as backpressure and the turn allow;
+        send the replies."""
         self.batching = True
         try:
             completed = self._process_requests()
@@ -254,7 +257,8 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
         held = self.paused or self.yielding  # the server, not the client, is the holdup
         # the request deadline runs from a request's first byte to its last, and only while the client is the holdup
         reader = self.reader
-        if held or self.closing or not (reader.raw or reader.parser.pending_bytes):  # (RequestReader.mid_request)
+        parser = reader.parser
+        if held or self.closing or not (reader.raw or (parser is not None and parser.pending_bytes)):  # (mid_request)
             self.request_started = None
         elif completed or self.request_started is None:
             # a request completed in this read, so the partial one after it began in this read
@@ -265,13 +269,14 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
         if not held:
             if not self.reading:
                 self._resume_reading()
-            elif self.tls and self.sock.pending():
+            elif self.tls and cast(ssl.SSLSocket, self.sock).pending():
                 self.loop.call_soon(self.on_readable)  # decrypted bytes select() cannot see
         if self.closing or self.input_done:
             self._maybe_finish()
 
     def _end_turn(self) -> None:
-        """This connection has had its share of the loop: carry on in the turn queue (turns.py); reads wait till then."""
+        """This connection has had its share of the loop: carry on in the turn queue (turns.py);
+        reads wait till then."""
         self.greedy_until = self.loop.time() + GREEDY_SECONDS
         if not self.yielding:  # reading stays registered (a turn is short), but on_readable waits for it
             self.yielding = True
@@ -291,6 +296,8 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
         parser, a slot, the handler."""
         reader, handler, server, order, output = self.reader, self.handler, self.server, self.order, self.output
         parser, slots, now, high_water = reader.parser, order.slots, self.loop.time, self.high_water
+        if parser is None or handler is None:  # the dialect is not known yet: there is no request
+            return False
         turn_end = now() + TURN_SECONDS
         turn_bytes = output.bytes + order.held + TURN_BYTES
         completed = False
@@ -306,14 +313,14 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
                 self.paused = True
                 self._pause_reading()
                 break
-            known = tables.get(self.protocol) if tables is not None and self.authenticated and self.transaction is None \
-                else None
+            known = (tables.get(self.protocol)
+                     if tables is not None and self.authenticated and self.transaction is None else None)
             if request is None and known and slots and slots[0].data is not None:
                 self._take_ready()  # what the full path answered goes out first, in order
                 if self.closed:
                     break
             if request is None and known and not slots:
-                values = parser.take_known(known, FAST_BATCH)
+                values = cast(RedisRequestParser, parser).take_known(known, FAST_BATCH)  # known: RESP only
                 if values:
                     completed = True
                     server.fast.hits += len(values)
@@ -384,6 +391,7 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
         slots = order.slots
         if len(slots) == 1 and not slots[0].close_after:  # the common case, one reply: ReplyOrder.pop_ready, inline
             data = slots.popleft().data
+            assert data is not None, "only a completed slot is taken"
             order.held -= len(data)
             if not self.output.write(data):
                 self.close()

@@ -22,6 +22,7 @@ import os
 import platform
 import resource
 import time
+from typing import Any
 
 from ...protocol import resp
 from .table import REDIS_COMMANDS, SPECS, redis_command
@@ -155,7 +156,8 @@ def _config_values(server) -> dict[str, str]:
         "timeout": str(int(c.idle_timeout)), "databases": "1", "save": "", "appendonly": "no",
         "maxmemory": str(c.cache_memory), "maxmemory-policy": "allkeys-lru", "tcp-backlog": str(c.backlog),
         "tls-port": str(server.address[1]) if c.tls_cert else "0", "protected-mode": "no",
-        "client-output-buffer-limit": f"normal {c.output_hard_limit} {c.output_soft_limit} {int(c.output_soft_seconds)}",
+        "client-output-buffer-limit":
+            f"normal {c.output_hard_limit} {c.output_soft_limit} {int(c.output_soft_seconds)}",
         "spouge-max-digits": str(c.max_digits), "spouge-jobs": str(c.jobs),
         "spouge-compute-timeout": f"{c.compute_timeout:g}",
         "spouge-inline-budget": f"{c.inline_budget:g}", "spouge-max-queue": str(c.max_queue),
@@ -188,9 +190,7 @@ def _config(server, conn, slot, args) -> None:
         found: dict[str, str] = {}
         for pattern in args[1:]:
             pattern = pattern.decode("latin-1").lower()
-            for key, value in values.items():
-                if fnmatch.fnmatchcase(key, pattern):
-                    found[key] = value
+            found.update({key: value for key, value in values.items() if fnmatch.fnmatchcase(key, pattern)})
         reply = resp.map([(resp.bulk(k), resp.bulk(v)) for k, v in found.items()], conn.protocol)
         conn.complete(slot, reply, "ok")
     elif sub == "SET":
@@ -262,7 +262,7 @@ def _argument_doc(argument: dict) -> dict:
 
 def _command_docs(name: str, protocol: int) -> tuple[bytes, bytes]:
     spec = SPECS[name]
-    docs = {"summary": spec.summary or name.lower(), "since": spec.since, "group": spec.group,
+    docs: dict[str, Any] = {"summary": spec.summary or name.lower(), "since": spec.since, "group": spec.group,
             "complexity": "O(digits^2 log digits) per value" if spec.group == "spouge" else "O(1)"}
     if spec.arguments:
         docs["arguments"] = [_argument_doc(a) for a in spec.arguments]
@@ -295,7 +295,8 @@ COMMAND_HELP = (
 @redis_command("COMMAND", 0, 1024, summary="Returns detailed information about all commands",
                flags=("loading", "stale"),
                arguments=({"name": "subcommand", "type": "oneof", "flags": ("optional",), "arguments": tuple(
-                   {"name": s.lower(), "type": "pure-token", "token": s} for s in ("COUNT", "LIST", "INFO", "DOCS", "GETKEYS", "HELP"))},))
+                   {"name": s.lower(), "type": "pure-token", "token": s}
+                   for s in ("COUNT", "LIST", "INFO", "DOCS", "GETKEYS", "HELP"))},))
 def _command(server, conn, slot, args) -> None:
     sub = args[0].decode("latin-1").upper() if args else ""
     names = sorted(REDIS_COMMANDS)
@@ -309,13 +310,14 @@ def _command(server, conn, slot, args) -> None:
         reply = resp.array([resp.bulk(n.lower()) for n in names])
     elif sub == "INFO":
         wanted = [a.decode("latin-1").upper() for a in args[1:]] or names
-        reply = resp.array([_command_entry(n, protocol) if n in REDIS_COMMANDS else resp.null(protocol) for n in wanted])
+        reply = resp.array([_command_entry(n, protocol) if n in REDIS_COMMANDS else resp.null(protocol)
+                            for n in wanted])
     elif sub == "DOCS":
         wanted = [a.decode("latin-1").upper() for a in args[1:]] or names
         reply = resp.map([_command_docs(n, protocol) for n in wanted if n in SPECS], protocol)
     elif sub == "HELP":
         reply = resp.array([resp.simple(line) for line in COMMAND_HELP])
-    elif sub == "GETKEYS" or sub == "GETKEYSANDFLAGS":
+    elif sub in {"GETKEYS", "GETKEYSANDFLAGS"}:
         reply, status = resp.error("ERR The command has no key arguments"), "error"
     else:
         reply, status = resp.error(f"ERR unknown subcommand '{sub[:40]}'. Try COMMAND HELP."), "error"
@@ -367,7 +369,9 @@ def _hello(server, conn, slot, args) -> None:
             return
     if not server.authenticated(conn):
         conn.complete(slot,
-                      resp.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"), "noauth")
+                      resp.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+                                  "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client "
+                                  "and select the RESP protocol version at the same time"), "noauth")
         return
     if version is not None:
         conn.protocol = version

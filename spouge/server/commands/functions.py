@@ -1,4 +1,5 @@
-"""The computed commands over RESP and inline: GAMMA, FACTORIAL, LGAMMA, RGAMMA, LOGGAMMA, BETA, BINOMIAL, RISING, FALLING.
+"""The computed commands over RESP and inline: GAMMA, FACTORIAL, LGAMMA, RGAMMA, LOGGAMMA, BETA, BINOMIAL, RISING,
+FALLING.
 
 Owns: the syntax shared by all of them and how an outcome becomes a reply.
 
@@ -17,6 +18,8 @@ pole, -TIMEOUT past --compute-timeout, -BUSY when the pool is overloaded.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from ...protocol import resp
 from ..compute import ARGUMENTS, RESP_CODES, ComputeError
@@ -41,7 +44,7 @@ OPTIONS = ("DIGITS", "BITS", "ROUNDING", "WITHSIGN")
 def _argument_docs(name: str) -> tuple[dict, ...]:
     """COMMAND DOCS' argument entries for one computed command."""
     positional = tuple({"name": arg, "type": "string"} for arg in ARGUMENTS[name.lower()])
-    options = [
+    options: list[dict[str, Any]] = [
         {"name": "digits", "type": "integer", "flags": ("optional",)},
         {"name": "digits-option", "type": "block", "flags": ("optional",), "token": "DIGITS",
          "arguments": ({"name": "digits", "type": "integer"},)},
@@ -115,7 +118,7 @@ def _compute_command(name: str):
             conn.complete(slot, cached, "ok")
             return
         try:
-            values = tuple(text(a, n) for a, n in zip(args[:arity], ARGUMENTS[function]))
+            values = tuple(text(a, n) for a, n in zip(args[:arity], ARGUMENTS[function], strict=True))  # (min arity)
             digits, rounding, bits, withsign = parse_options(name, args[arity:])
         except ComputeError as exc:
             conn.complete(slot, *resp_outcome(exc))

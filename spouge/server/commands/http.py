@@ -100,7 +100,8 @@ def _method_route(server, conn, slot, request: HttpRequest, key, head: bool) -> 
 def handle_http(server, conn, slot, request: HttpRequest) -> None:
     if not request.keep_alive:
         conn.close_after_reply(slot)
-    if request.path not in ("/health", "/") and request.path not in STATIC_FILES and not server.check_bearer(request.headers.get("authorization")):
+    if (request.path not in ("/health", "/") and request.path not in STATIC_FILES
+            and not server.check_bearer(request.headers.get("authorization"))):
         body = http_response(401,
                              {"error": "authentication required: send Authorization: Bearer <password>", "status": 401},
                              keep_alive=request.keep_alive, version=request.version, head=request.method == "HEAD",
@@ -143,10 +144,10 @@ def handle_http(server, conn, slot, request: HttpRequest) -> None:
         pool = server.pool
         state = "draining" if server.draining else "overloaded" if pool is not None and pool.saturated else "ok"
         status = 200 if state == "ok" else 503
-        body = {"status": state, "uptime_seconds": round(server.uptime(), 3),
-                "max_digits": server.config.max_digits, "core": corebridge.description}
+        health = {"status": state, "uptime_seconds": round(server.uptime(), 3),
+                  "max_digits": server.config.max_digits, "core": corebridge.description}
         conn.complete(slot,
-                      http_response(status, body, keep_alive=request.keep_alive, version=request.version, head=head),
+                      http_response(status, health, keep_alive=request.keep_alive, version=request.version, head=head),
                       http_label(status))
         return
     if path == "/metrics":

@@ -78,7 +78,8 @@ def handle_redis(server, conn, slot, command: Command) -> None:
     if not conn.authenticated and command.name not in NO_AUTH_COMMANDS and server.password is not None:
         conn.complete(slot, resp.error("NOAUTH Authentication required."), "noauth")
         return
-    if conn.transaction is not None and queue_hook(server, conn, slot, command.name, command.args):
+    if (conn.transaction is not None and queue_hook is not None
+            and queue_hook(server, conn, slot, command.name, command.args)):
         return
     entry = REDIS_COMMANDS.get(command.name)
     if entry is None:

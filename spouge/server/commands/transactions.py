@@ -66,10 +66,11 @@ def queue(server, conn, slot, name: str, args: tuple[bytes, ...]) -> bool:
 
 table.queue_hook = queue
 
-_TRANSACTIONS = {"group": "transactions", "flags": ("noscript", "loading", "stale", "fast")}
+_FLAGS = ("noscript", "loading", "stale", "fast")
 
 
-@redis_command("MULTI", 0, 0, summary="Starts a transaction (commands are queued until EXEC)", **_TRANSACTIONS)
+@redis_command("MULTI", 0, 0, summary="Starts a transaction (commands are queued until EXEC)", group="transactions",
+               flags=_FLAGS)
 def _multi(server, conn, slot, args) -> None:
     if getattr(conn, "transaction", None) is not None:
         conn.complete(slot, resp.error("ERR MULTI calls can not be nested"), "error")
@@ -78,7 +79,7 @@ def _multi(server, conn, slot, args) -> None:
     conn.complete(slot, resp.OK, "ok")
 
 
-@redis_command("DISCARD", 0, 0, summary="Discards a transaction", **_TRANSACTIONS)
+@redis_command("DISCARD", 0, 0, summary="Discards a transaction", group="transactions", flags=_FLAGS)
 def _discard(server, conn, slot, args) -> None:
     if getattr(conn, "transaction", None) is None:
         conn.complete(slot, resp.error("ERR DISCARD without MULTI"), "error")
@@ -88,7 +89,7 @@ def _discard(server, conn, slot, args) -> None:
 
 
 @redis_command("WATCH", 1, 1024, summary="Refused: spouge has no keys to watch", arguments=(
-    {"name": "key", "type": "key", "flags": ("multiple",)},), **_TRANSACTIONS)
+    {"name": "key", "type": "key", "flags": ("multiple",)},), group="transactions", flags=_FLAGS)
 def _watch(server, conn, slot, args) -> None:
     if getattr(conn, "transaction", None) is not None:
         conn.complete(slot, resp.error("ERR WATCH inside MULTI is not allowed"), "error")
@@ -97,7 +98,7 @@ def _watch(server, conn, slot, args) -> None:
                                    "transaction (use MULTI/EXEC without WATCH)"), "error")
 
 
-@redis_command("UNWATCH", 0, 0, summary="Does nothing (nothing is ever watched)", **_TRANSACTIONS)
+@redis_command("UNWATCH", 0, 0, summary="Does nothing (nothing is ever watched)", group="transactions", flags=_FLAGS)
 def _unwatch(server, conn, slot, args) -> None:
     conn.complete(slot, resp.OK, "ok")
 
@@ -145,9 +146,11 @@ class _Collector:
 
 class _SubSlot(Slot):
     __slots__ = ("index",)
+    index: int
 
 
-@redis_command("EXEC", 0, 0, summary="Runs the queued commands; replies with their replies in order", **_TRANSACTIONS)
+@redis_command("EXEC", 0, 0, summary="Runs the queued commands; replies with their replies in order",
+               group="transactions", flags=_FLAGS)
 def _exec(server, conn, slot, args) -> None:
     transaction = getattr(conn, "transaction", None)
     if transaction is None:
