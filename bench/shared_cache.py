@@ -18,9 +18,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
-import redis  # noqa: E402
-from server_harness import spouge_server  # noqa: E402
-from test_rediscache import RedisServer  # noqa: E402
+import redis
+
+from server_harness import spouge_server
+from test_rediscache import RedisServer
 
 
 def timed(port: int, xs: list[str], digits: int) -> list[float]:

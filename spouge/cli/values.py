@@ -83,6 +83,7 @@ class Request:
                 return json.dumps({**head, "lower": result.lower.as_dict(), "upper": result.upper.as_dict(), **extra,
                                    "elapsed_seconds": round(elapsed, 6)}) + "\n"
             return f"{result.lower} {result.upper}" + (f" {sign:+d}" if sign is not None else "") + "\n"
+        assert not isinstance(result, tuple), "the CLI never asks lgamma for with_sign: it calls gamma_sign"
         if self.as_json:
             return json.dumps({**head, **result.as_dict(), **extra, "elapsed_seconds": round(elapsed, 6)}) + "\n"
         return (str(result) if sign is None else f"{result} {sign:+d}") + "\n"
