@@ -200,7 +200,7 @@ def test_batch_answers_each_item_as_the_get_route(server):
              {"function": "gamma", "x": -3}, {"function": "gamma", "x": 0.1, "digits": "20"},
              {"function": "binomial", "n": "10", "k": "3", "rounding": "down"},
              {"function": "gamma", "x": "abc"}, {"function": "gamma"}, {"function": "gamma", "x": "2", "y": "3"},
-             {"function": "nosuch", "x": "1"}, {"x": "1"}, 7, {"function": "gamma", "x": True},
+             {"function": "nosuch", "x": "1"}, {"x": "1"}, {"function": "gamma", "x": True},
              {"function": "gamma", "x": "0.5", "digits": 3000}]
     response, data = batch(server, items)
     assert response.status == 200 and response.getheader("Content-Type") == "application/json"
@@ -225,12 +225,13 @@ def test_batch_answers_each_item_as_the_get_route(server):
     assert results[2]["status"] == 422 and "pole" in results[2]["error"]
     assert results[3]["x"] == "0.1" and results[3]["value"] == str(spouge.gamma("0.1", digits=20))  # 0.1 as written
     assert results[-1]["value"] == str(spouge.gamma("0.5", digits=3000))  # pooled
-    assert results[8]["status"] == 404 and results[10]["status"] == 422
+    assert results[8]["status"] == 404 and results[9]["status"] == 400 and results[10]["status"] == 400
 
 
 @pytest.mark.parametrize("body, status, message", [
     (b"[{", 400, "not JSON"), (b"\xff\xfe", 400, "not JSON"), (b'{"function": "gamma", "x": "1"}', 400, "JSON array"),
-    (b'"x"', 400, "JSON array"), (b"[" * 100000, 413, "too large"),
+    (b'"x"', 400, "JSON array"), (b"[" * 100000, 413, "too large"), (b'[{"function": "gamma", "x": "1"}, 7]', 400, "request 1 must be a JSON object"),
+    (b"[[]]", 400, "request 0 must be a JSON object"),
 ])
 def test_batch_whole_errors(server, body, status, message):
     response, data = batch(server, body)
@@ -239,7 +240,7 @@ def test_batch_whole_errors(server, body, status, message):
 
 def test_batch_limits(server):
     response, data = batch(server, [{"function": "factorial", "x": str(i)} for i in range(1001)])
-    assert response.status == 413 and "1000" in json.loads(data)["error"]
+    assert response.status == 422 and "1000" in json.loads(data)["error"]
     response, data = batch(server, [])
     assert response.status == 200 and json.loads(data) == []
     response, data = call(server, "/v1/batch", "POST", headers={"Content-Type": "text/plain"}, body=b"[]")

@@ -24,13 +24,31 @@ from .. import __version__
 from .commands import http as routes
 from .compute import ARGUMENTS, COMPLEX, DIGITS_ONLY, MAX_BITS, ROUNDINGS
 
-#: Every character ``str.strip()`` removes (Python's whitespace, which is not ECMA-262's ``\s``).
-_SPACE = "".join(f"\\u{c:04x}" for c in range(0x10000) if chr(c).isspace())
-_SIGN = "[+\\-\\u2212]"
+#: Every character ``str.strip()`` removes (Python's whitespace, which is not ECMA-262's ``\s``) but the
+#: space itself: in a query string '+' is a literal plus (x=3+4j), and clients that encode a space as '+'
+#: (HTML forms, URLSearchParams, requests) send it as one - so a space counts where a sign may stand.
+_SPACE = "".join(f"\\u{c:04x}" for c in range(0x10000) if chr(c).isspace() and c != 0x20)
+_SIGN = "[+\\-\\u2212 ]"
 _DECIMAL = "(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 REAL_PATTERN = f"^[{_SPACE}]*{_SIGN}?{_DECIMAL}[{_SPACE}]*$"
 COMPLEX_PATTERN = (f"^[{_SPACE}]*(?:{_SIGN}?{_DECIMAL}|{_SIGN}?(?:{_DECIMAL})?[jJ]|"
                    f"{_SIGN}?{_DECIMAL}{_SIGN}(?:{_DECIMAL})?[jJ])[{_SPACE}]*$")
+
+#: An empty parameter (digits=) means the parameter is absent.
+_EMPTY = {"type": "string", "maxLength": 0}
+
+
+def _caseless(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" for c in word)
+
+
+#: A rounding mode as parse_rounding reads it: any case, whitespace around it; or empty (the default).
+ROUNDING_PATTERN = f"^(?:[{_SPACE}]*(?:{'|'.join(_caseless(mode) for mode in ROUNDINGS)})[{_SPACE}]*)?$"
+
+
+def _count_schema(low: int, high: int) -> dict:
+    return {"anyOf": [{"type": "integer", "minimum": low, "maximum": high}, _EMPTY]}
+
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _JSON_ERROR = {"description": "an error: {\"error\": message, \"status\": code}",
@@ -84,16 +102,16 @@ def _function_operation(function: str, max_digits: int, secured: bool) -> dict:
     params = [_number_param(name, pattern, True, f"{name}: {kind}, exactly as written") for name in ARGUMENTS[function]]
     params.append({"name": "digits", "in": "query", "required": False,
                    "description": "significant decimal digits (default 16; not with bits)",
-                   "schema": {"type": "integer", "minimum": 1, "maximum": max_digits}})
+                   "schema": _count_schema(1, max_digits)})
     if function not in DIGITS_ONLY:
         top = min(MAX_BITS, math.floor(max_digits * math.log2(10)))
         params.append({"name": "bits", "in": "query", "required": False,
                        "description": "significant bits instead of digits: the value in binary (not with digits)",
-                       "schema": {"type": "integer", "minimum": 1, "maximum": top}})
+                       "schema": _count_schema(1, top)})
         params.append({"name": "rounding", "in": "query", "required": False,
-                       "description": "rounding mode (default nearest); enclosure gives lower and upper; real "
-                                      "arguments only",
-                       "schema": {"type": "string", "enum": list(ROUNDINGS)}})
+                       "description": f"rounding mode, any case: {', '.join(ROUNDINGS)} (default nearest); "
+                                      "enclosure gives lower and upper; real arguments only",
+                       "schema": {"type": "string", "pattern": ROUNDING_PATTERN}})
     operation = {
         "summary": f"{function}({', '.join(ARGUMENTS[function])}), correctly rounded",
         "operationId": function, "parameters": params,
@@ -149,9 +167,9 @@ def _build(max_digits: int, secured: bool, cors: bool) -> dict:
          "schema": {"type": "string", "enum": ["factorial", "gamma", "lgamma"]}},
         _number_param("x", REAL_PATTERN, True, "the argument (a real number)"),
         {"name": "max_a", "in": "query", "required": False, "description": "largest a drawn (default 40)",
-         "schema": {"type": "integer", "minimum": 3, "maximum": MAX_A}},
+         "schema": _count_schema(3, MAX_A)},
         {"name": "a", "in": "query", "required": False, "description": "the a whose terms are listed (default 20)",
-         "schema": {"type": "integer", "minimum": 3, "maximum": MAX_A}},
+         "schema": _count_schema(3, MAX_A)},
     ]
     method = {"summary": "Spouge's error against a, and each term (the page's pictures)", "operationId": "method",
               "parameters": method_params,
@@ -167,14 +185,15 @@ def _build(max_digits: int, secured: bool, cors: bool) -> dict:
         "200": {"description": "one entry per request, in order: its result or its error object",
                 "content": {"application/json": {"schema": {"type": "array", "items": {
                     "oneOf": [{"$ref": "#/components/schemas/Result"}, _ERROR]}}}}},
-        **_errors("400", "401", "405", "413", "500"),
+        **_errors("400", "401", "405", "422", "500"),
         "415": {**_JSON_ERROR, "description": "the body is not application/json"},
         "default": {**_JSON_ERROR, "description": "a framing error"},
     }
     if not secured:
         batch_responses.pop("401")
     paths[routes.BATCH_PATH] = {"post": {
-        "summary": f"many requests in one: at most {routes.MAX_BATCH}, body at most 64 KiB", "operationId": "batch",
+        "summary": f"many requests in one: at most {routes.MAX_BATCH} (else 422), body at most 64 KiB (else 413)",
+        "operationId": "batch",
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "array", "maxItems": routes.MAX_BATCH, "items": {"$ref": "#/components/schemas/BatchItem"}}}}},
         "responses": batch_responses}}
@@ -224,7 +243,14 @@ def _schemas() -> dict:
                                   "bits": {"type": "integer"}, "rounding": {"type": "string"},
                                   "exact": {"type": "boolean"}, "error": {"type": "string"},
                                   "method": {"type": "object"}}},
-        "BatchItem": {"oneOf": function_items},
+        # Any object: what is inside one is checked as GET would check it, and answered in its place in the
+        # reply (an error object with its status) - so a schema here would promise refusals the server does
+        # not make.  What each function takes is in FunctionRequest.
+        "BatchItem": {"type": "object", "description": "one request: {\"function\": name, its arguments "
+                      "by name, digits/bits/rounding}; numbers as strings (exact) or JSON numbers",
+                      "examples": [{"function": "gamma", "x": "0.5", "digits": 30},
+                                   {"function": "beta", "a": "1", "b": "2"}]},
+        "FunctionRequest": {"oneOf": function_items},
         "Health": {"type": "object", "required": ["status"],
                    "properties": {"status": {"type": "string", "enum": ["ok", "draining", "overloaded"]},
                                   "uptime_seconds": {"type": "number"}, "max_digits": {"type": "integer"},

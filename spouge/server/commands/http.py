@@ -360,6 +360,7 @@ def _item_error(status: int, message: str) -> dict:
 def _batch(server, answer: _Answer, request: HttpRequest) -> None:
     """POST /v1/batch: a JSON array of {"function": ..., <arguments>, digits/bits/rounding} -> a JSON array of
     what GET /v1/<function> would answer for each (its 200 body, or its error object), in order.
+    The whole is refused (400) if it is not a JSON array of objects, 422 past ``MAX_BATCH`` items.
 
     Items go through ``server.compute`` one by one (cached, inline when cheap, else pooled), dispatched
     ``BATCH_SLICE_SECONDS`` per loop iteration; the reply is sent when every item is done.  A client
@@ -378,7 +379,11 @@ def _batch(server, answer: _Answer, request: HttpRequest) -> None:
         answer.error(400, 'the body must be a JSON array of requests like {"function": "gamma", "x": "0.5"}')
         return
     if len(items) > MAX_BATCH:
-        answer.error(413, f"at most {MAX_BATCH} requests in a batch, not {len(items)}")
+        answer.error(422, f"at most {MAX_BATCH} requests in a batch, not {len(items)}")
+        return
+    shapeless = next((index for index, entry in enumerate(items) if not isinstance(entry, dict)), None)
+    if shapeless is not None:  # the whole is malformed; what is in an object is each item's own business
+        answer.error(400, f"request {shapeless} must be a JSON object, not {type(items[shapeless]).__name__}")
         return
     count = len(items)
     results: list = [None] * count
@@ -404,9 +409,6 @@ def _batch(server, answer: _Answer, request: HttpRequest) -> None:
         item = _BatchItem()
         jobs.items.append(item)
         entry = items[index]
-        if not isinstance(entry, dict):
-            store(index, _item_error(422, f"request {index} must be a JSON object, not {type(entry).__name__}"))
-            return
         function = entry.get("function")
         if not isinstance(function, str) or function not in ARGUMENTS:
             expected = ", ".join(ARGUMENTS)
