@@ -71,7 +71,7 @@ def test_protocol_errors_have_a_date_too(server):
 
 # --- Cache-Control and ETag ------------------------------------------------------------------------------
 def test_results_are_immutable_and_tagged_but_not_health_metrics_or_errors(server):
-    response, data = call(server, "/v1/gamma?x=0.5&digits=30")
+    response, _ = call(server, "/v1/gamma?x=0.5&digits=30")
     assert response.status == 200 and response.getheader("Cache-Control") == IMMUTABLE
     etag = response.getheader("ETag")
     assert re.fullmatch(r'"[0-9a-f]{32}"', etag)
@@ -91,7 +91,8 @@ def test_results_are_immutable_and_tagged_but_not_health_metrics_or_errors(serve
 def test_if_none_match(server, condition, status):
     first, data = call(server, "/v1/lgamma?x=1e100&digits=20")
     etag = first.getheader("ETag")
-    response, body = call(server, "/v1/lgamma?x=1e100&digits=20", headers={"If-None-Match": condition.format(etag=etag)})
+    response, body = call(server, "/v1/lgamma?x=1e100&digits=20",
+                          headers={"If-None-Match": condition.format(etag=etag)})
     assert response.status == status
     if status == 304:
         assert body == b"" and response.getheader("ETag") == etag and response.getheader("Content-Length") is None
@@ -125,8 +126,8 @@ def test_no_cors_unless_asked(server):
     response, _ = call(server, "/v1/gamma?x=2", headers={"Origin": "https://a.example"})
     assert all(not name.lower().startswith("access-control") for name, _ in response.getheaders())
     assert response.getheader("Vary") is None
-    response, data = call(server, "/v1/gamma", "OPTIONS", headers={"Origin": "https://a.example",
-                                                                   "Access-Control-Request-Method": "GET"})
+    response, _ = call(server, "/v1/gamma", "OPTIONS", headers={"Origin": "https://a.example",
+                                                                "Access-Control-Request-Method": "GET"})
     assert response.status == 405 and response.getheader("Allow") == "GET, HEAD"
 
 
@@ -138,7 +139,8 @@ def test_cors_for_listed_origins():
             response, _ = call(s, "/v1/gamma?x=2", headers={"Origin": origin, **auth})
             assert response.status == 200
             assert response.getheader("Access-Control-Allow-Origin") == origin
-            assert response.getheader("Vary") == "Origin" and "ETag" in response.getheader("Access-Control-Expose-Headers")
+            assert response.getheader("Vary") == "Origin"
+            assert "ETag" in response.getheader("Access-Control-Expose-Headers")
         # the answer without Origin (cached) and for an unlisted origin carries no allowance, but says it varies
         for headers in ({}, {"Origin": "https://evil.example"}, {}):
             response, _ = call(s, "/v1/gamma?x=2", headers={**headers, **auth})
@@ -206,10 +208,10 @@ def test_batch_answers_each_item_as_the_get_route(server):
     assert response.status == 200 and response.getheader("Content-Type") == "application/json"
     results = json.loads(data)
     assert len(results) == len(items)
-    for item, result in zip(items, results):
+    for item, result in zip(items, results, strict=True):
         if not isinstance(item, dict) or not isinstance(item.get("function"), str) or item["function"] == "nosuch" \
-                or set(item) - {"function", "x", "digits", "a", "b", "n", "k", "rounding"} or "x" not in item and \
-                item["function"] == "gamma" or isinstance(item.get("x"), bool):
+                or set(item) - {"function", "x", "digits", "a", "b", "n", "k", "rounding"} or ("x" not in item and \
+                item["function"] == "gamma") or isinstance(item.get("x"), bool):
             assert set(result) == {"error", "status"} and result["status"] in (400, 404, 422), (item, result)
             continue
         params = "&".join(f"{k}={v}" for k, v in item.items() if k != "function")
@@ -230,7 +232,8 @@ def test_batch_answers_each_item_as_the_get_route(server):
 
 @pytest.mark.parametrize("body, status, message", [
     (b"[{", 400, "not JSON"), (b"\xff\xfe", 400, "not JSON"), (b'{"function": "gamma", "x": "1"}', 400, "JSON array"),
-    (b'"x"', 400, "JSON array"), (b"[" * 100000, 413, "too large"), (b'[{"function": "gamma", "x": "1"}, 7]', 400, "request 1 must be a JSON object"),
+    (b'"x"', 400, "JSON array"), (b"[" * 100000, 413, "too large"),
+    (b'[{"function": "gamma", "x": "1"}, 7]', 400, "request 1 must be a JSON object"),
     (b"[[]]", 400, "request 0 must be a JSON object"),
 ])
 def test_batch_whole_errors(server, body, status, message):
@@ -286,7 +289,7 @@ def test_batch_client_gone_cancels_its_items():
         time.sleep(0.5)
         # the queue is empty again soon: a fresh costly request is not behind 30 abandoned ones
         started = time.monotonic()
-        response, data = call(s, "/v1/gamma?x=0.77&digits=6000")  # a table its worker has
+        response, _ = call(s, "/v1/gamma?x=0.77&digits=6000")  # a table its worker has
         assert response.status == 200 and time.monotonic() - started < 3
         _, metrics = call(s, "/metrics")
         queued = re.search(rb"^spouge_pool_queue_length (\S+)", metrics, re.M)
@@ -319,11 +322,12 @@ def test_access_log_lines_in_common_log_format(server):
     time.sleep(0.2)
     text = server.access_path.read_bytes()
     assert all(0x20 <= b < 0x7f for b in text.replace(b"\n", b""))  # nothing but printable ASCII
-    lines = [line for line in text.decode("ascii").splitlines()]
+    lines = text.decode("ascii").splitlines()
     for line in lines:
         assert CLF.fullmatch(line), line
     mine = [CLF.fullmatch(line).groups() for line in lines if marker in line]
-    assert [(m[2], m[3]) for m in mine] == [(f"GET {marker} HTTP/1.1", "200")] * 2 + [(f"HEAD {marker} HTTP/1.1", "200")]
+    expected = [(f"GET {marker} HTTP/1.1", "200")] * 2 + [(f"HEAD {marker} HTTP/1.1", "200")]
+    assert [(m[2], m[3]) for m in mine] == expected
     assert int(mine[0][4]) > 100 and mine[2][4] == "-" and mine[0][0] == "127.0.0.1"
     assert any('"GET /v1/gamma?x=-3 HTTP/1.1" 422' in line for line in lines)
     hostile = [line for line in lines if "x=1\\x22" in line]

@@ -41,8 +41,9 @@ MAX_BODY = 64 * 1024
 
 REASONS = {
     200: "OK", 204: "No Content", 304: "Not Modified", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-    405: "Method Not Allowed", 408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long", 415: "Unsupported Media Type",
-    422: "Unprocessable Content", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
+    405: "Method Not Allowed", 408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long",
+    415: "Unsupported Media Type", 422: "Unprocessable Content", 431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
     501: "Not Implemented", 503: "Service Unavailable", 504: "Gateway Timeout", 505: "HTTP Version Not Supported",
 }
 SUPPORTED_VERSIONS = ("1.1", "1.0")
@@ -227,7 +228,7 @@ def parse_query(query: str) -> list[tuple[str, str]]:
     return pairs
 
 
-_date_cache: list = [-1, ""]  # [whole second, its IMF-fixdate]
+_date_cache: list[int | str] = [-1, ""]  # [whole second, its IMF-fixdate]
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 #: Length of an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"): always 29 characters.
@@ -243,7 +244,7 @@ def http_date(now: float | None = None) -> str:
         cache[1] = (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
                     f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
         cache[0] = second
-    return cache[1]
+    return str(cache[1])
 
 
 def http_response(

@@ -46,7 +46,7 @@ class AccessLog:
     def open(cls, path: str) -> AccessLog:
         if path == "-":
             return cls(sys.stderr, owned=False)
-        return cls(open(path, "a", buffering=1, encoding="ascii"), owned=True)  # noqa: SIM115 - lives with the server
+        return cls(open(path, "a", buffering=1, encoding="ascii"), owned=True)
 
     def _time(self) -> str:
         now = time.time()

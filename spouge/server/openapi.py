@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 from functools import lru_cache
+from typing import Any
 
 from .. import __version__
 from .commands import http as routes
@@ -82,7 +83,8 @@ def _with_head(path_item: dict, get: dict) -> dict:
     """GET, and HEAD answering the same statuses and headers with no body."""
     head = {"summary": f"{get['summary']} (headers only)", "operationId": get["operationId"] + "_head",
             "parameters": get.get("parameters", []), "security": get.get("security", []),
-            "responses": {code: {"description": r["description"], **({"headers": r["headers"]} if "headers" in r else {})}
+            "responses": {code: {"description": r["description"],
+                                 **({"headers": r["headers"]} if "headers" in r else {})}
                           for code, r in get["responses"].items()}}
     if "security" not in get:
         head.pop("security")
@@ -98,7 +100,8 @@ def _number_param(name: str, pattern: str, required: bool, what: str) -> dict:
 
 def _function_operation(function: str, max_digits: int, secured: bool) -> dict:
     pattern = COMPLEX_PATTERN if function in COMPLEX else REAL_PATTERN
-    kind = "a real or complex number (e.g. 2.5, -1e100, 3+4j)" if function in COMPLEX else "a real number (e.g. 2.5, -1e100)"
+    kind = ("a real or complex number (e.g. 2.5, -1e100, 3+4j)" if function in COMPLEX
+            else "a real number (e.g. 2.5, -1e100)")
     params = [_number_param(name, pattern, True, f"{name}: {kind}, exactly as written") for name in ARGUMENTS[function]]
     params.append({"name": "digits", "in": "query", "required": False,
                    "description": "significant decimal digits (default 16; not with bits)",
@@ -112,7 +115,7 @@ def _function_operation(function: str, max_digits: int, secured: bool) -> dict:
                        "description": f"rounding mode, any case: {', '.join(ROUNDINGS)} (default nearest); "
                                       "enclosure gives lower and upper; real arguments only",
                        "schema": {"type": "string", "pattern": ROUNDING_PATTERN}})
-    operation = {
+    operation: dict[str, Any] = {
         "summary": f"{function}({', '.join(ARGUMENTS[function])}), correctly rounded",
         "operationId": function, "parameters": params,
         "responses": {
@@ -129,7 +132,7 @@ def _function_operation(function: str, max_digits: int, secured: bool) -> dict:
 
 
 def _build(max_digits: int, secured: bool, cors: bool) -> dict:
-    security = [{"bearer": []}] if secured else []
+    security: list[dict[str, list[str]]] = [{"bearer": []}] if secured else []
     paths: dict[str, dict] = {}
     for path, function in routes.ROUTES.items():
         paths[path] = _with_head({}, _function_operation(function, max_digits, secured))
@@ -138,7 +141,8 @@ def _build(max_digits: int, secured: bool, cors: bool) -> dict:
     def plain(op_id: str, summary: str, content_type: str, schema: dict | None = None,
               extra: dict | None = None) -> dict:
         return {"summary": summary, "operationId": op_id,
-                "responses": {"200": {"description": "OK", "content": {content_type: {"schema": schema or {"type": "string"}}}},
+                "responses": {"200": {"description": "OK",
+                                      "content": {content_type: {"schema": schema or {"type": "string"}}}},
                               **(extra or {}), "default": {**_JSON_ERROR, "description": "a framing error"}}}
 
     paths["/"] = _with_head({}, {**plain("page", "the calculator page", "text/html; charset=utf-8"),
@@ -171,7 +175,8 @@ def _build(max_digits: int, secured: bool, cors: bool) -> dict:
         {"name": "a", "in": "query", "required": False, "description": "the a whose terms are listed (default 20)",
          "schema": _count_schema(3, MAX_A)},
     ]
-    method = {"summary": "Spouge's error against a, and each term (the page's pictures)", "operationId": "method",
+    method: dict[str, Any] = {
+              "summary": "Spouge's error against a, and each term (the page's pictures)", "operationId": "method",
               "parameters": method_params,
               "responses": {"200": {"description": "the pictures' numbers", "headers": _CACHE_HEADERS,
                                     "content": {"application/json": {"schema": {"type": "object"}}}},
@@ -197,7 +202,7 @@ def _build(max_digits: int, secured: bool, cors: bool) -> dict:
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "array", "maxItems": routes.MAX_BATCH, "items": {"$ref": "#/components/schemas/BatchItem"}}}}},
         "responses": batch_responses}}
-    for path, item in paths.items():
+    for item in paths.values():
         for operation in item.values():
             if "security" in operation and not operation["security"]:
                 continue
@@ -206,7 +211,7 @@ def _build(max_digits: int, secured: bool, cors: bool) -> dict:
     if missing:  # a route added to the table without a description here
         raise RuntimeError(f"openapi: routes without a description: {sorted(missing)}")
     del text
-    document = {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "spouge", "version": __version__,
                  "description": "Γ, factorial and family by Spouge's formula, correctly rounded to any digits. "
