@@ -258,23 +258,35 @@ def test_batch_limits(server):
 
 
 def test_batch_does_not_hold_the_loop(server):
-    """A batch of 1000 distinct inline items is dispatched a slice at a time: a GET sent meanwhile is answered
-    long before the batch is done."""
-    items = [{"function": "gamma", "x": f"{i}.{i}7", "digits": 40} for i in range(1000)]
-    body = json.dumps(items).encode()
-    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
-        s.sendall(b"POST /v1/batch HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-                  % len(body) + body)
-        time.sleep(0.01)
+    """A batch of 1000 inline items (cheap, distinct, not cached) is dispatched a slice of loop time at a time:
+    a request sent on another connection while it runs is answered before the batch is done."""
+    import select
+
+    def body(tag: str) -> bytes:
+        items = [{"function": "gamma", "x": f"{i}.{i}{tag}", "digits": 40} for i in range(1000)]
+        return json.dumps(items).encode()
+
+    def post(data: bytes) -> bytes:
+        return (b"POST /v1/batch HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                % len(data) + data)
+
+    assert batch(server, body("3"))[0].status == 200  # warm: this process's coefficient tables for 40 digits
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s, \
+            socket.create_connection(("127.0.0.1", server.port), timeout=30) as probe:
         started = time.monotonic()
-        probe, _ = call(server, "/health")
-        probe_seconds = time.monotonic() - started
+        s.sendall(post(body("7")))
+        time.sleep(0.005)
+        probe.sendall(b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n")
+        first: dict[str, float] = {}
+        while len(first) < 2 and time.monotonic() - started < 30:
+            ready, _, _ = select.select([s, probe], [], [], 30)
+            for sock in ready:
+                name = "batch" if sock is s else "probe"
+                if name not in first:
+                    first[name] = time.monotonic() - started
         data = read_reply(s, 60, quiet=2.0)
-        batch_seconds = time.monotonic() - started
-    assert probe.status == 200 and data.startswith(b"HTTP/1.1 200")
-    results = json.loads(data.partition(b"\r\n\r\n")[2])
-    assert len(results) == 1000 and all("value" in r for r in results)
-    assert probe_seconds < max(0.25, batch_seconds / 3), (probe_seconds, batch_seconds)
+    assert data.startswith(b"HTTP/1.1 200")
+    assert first["probe"] < first["batch"], first
 
 
 def test_batch_client_gone_cancels_its_items():
