@@ -84,15 +84,19 @@ def test_the_number_patterns_are_the_parser():
         assert bool(re.search(ROUNDING_PATTERN, text)) == ok, text
 
 
-def test_schemathesis_finds_no_failures(tmp_path):
+@pytest.mark.parametrize("options, headers", [
+    (("--cors-origin", "https://a.example"), ()),
+    (("--requirepass", "pw"), ("-H", "Authorization: Bearer pw")),  # also checks that a missing password is 401
+], ids=["open", "password"])
+def test_schemathesis_finds_no_failures(tmp_path, options, headers):
     pytest.importorskip("schemathesis")
     config = tmp_path / "schemathesis.toml"
     config.write_text(SCHEMATHESIS_TOML)
-    with spouge_server("--jobs", "1", "--max-digits", "60", "--cors-origin", "https://a.example") as s:
+    with spouge_server("--jobs", "1", "--max-digits", "60", *options) as s:
         result = subprocess.run(
             [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run",
              f"http://127.0.0.1:{s.port}/openapi.json", "--checks", "all", "--max-examples", "25",
-             "--request-timeout", "20", "--no-color"],
+             "--request-timeout", "20", "--no-color", *headers],
             capture_output=True, text=True, timeout=240, cwd=tmp_path,
         )
     summary = result.stdout[-3000:]
