@@ -301,7 +301,8 @@ def handle_http(server, conn, slot, request: HttpRequest) -> None:
                 server.replies.put(key, data)
 
     args = query[names[0]] if len(names) == 1 else tuple(query[name] for name in names)
-    server.compute(slot, function, args, query.get("digits"), reply, rounding=query.get("rounding"), bits=query.get("bits"))
+    server.compute(slot, function, args, query.get("digits"), reply, rounding=query.get("rounding"),
+                   bits=query.get("bits"))
 
 
 def _param_problem(names: tuple[str, ...], params) -> str | None:
