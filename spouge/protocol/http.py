@@ -229,6 +229,17 @@ def parse_query(query: str) -> list[tuple[str, str]]:
 
 
 _date_cache: list[int | str] = [-1, ""]  # [whole second, its IMF-fixdate]
+class _DateBytes:
+    """refresh_date's cache: this second's Date value as bytes."""
+
+    __slots__ = ("now", "second")
+
+    def __init__(self) -> None:
+        self.second = -1
+        self.now = b""
+
+
+_date_bytes = _DateBytes()
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 #: Length of an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"): always 29 characters.
@@ -285,7 +296,12 @@ def refresh_date(data: bytes) -> bytes:
     start = data.find(b"\r\nDate: ") + 8
     if start < 8:
         return data
-    now = http_date().encode("latin-1")
+    cache = _date_bytes
+    second = int(time.time())
+    if second != cache.second:
+        cache.now = http_date(second).encode("latin-1")
+        cache.second = second
+    now = cache.now
     if data[start:start + DATE_LENGTH] == now:
         return data
     return data[:start] + now + data[start + DATE_LENGTH:]

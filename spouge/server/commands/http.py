@@ -222,11 +222,14 @@ def handle_http(server, conn, slot, request: HttpRequest) -> None:
         conn.close_after_reply(slot)
     path = request.path
     method = request.method
-    cacheable = _cacheable(server, request)
+    headers = request.headers
+    # _cacheable, inline (this is the hot path of a repeated request)
+    cacheable = "if-none-match" not in headers and not (server.config.cors_origins and "origin" in headers
+                                                        and "*" not in server.config.cors_origins)
     key = (method, request.target, request.keep_alive, request.version)
     if cacheable:
         cached = server.replies.get(key)  # (a cached reply passed the password check when it was made)
-        if cached is not None and server.check_bearer(request.headers.get("authorization")):
+        if cached is not None and (server.password is None or server.check_bearer(headers.get("authorization"))):
             data = refresh_date(cached)
             if data is not cached:  # the first hit of a new second: keep this second's bytes
                 server.replies.put(key, data)
