@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import select
 import signal
 import socket
@@ -140,3 +141,11 @@ def self_signed_certificate(folder) -> tuple[str, str]:
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return str(cert_path), str(key_path)
+
+
+_DATE_HEADER = re.compile(rb"\r\nDate: [^\r]*")
+
+
+def undated(data: bytes) -> bytes:
+    """HTTP replies without their Date headers (each carries the second it was sent in)."""
+    return _DATE_HEADER.sub(b"", data)

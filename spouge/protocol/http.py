@@ -25,6 +25,7 @@ error and closes the connection.
 from __future__ import annotations
 
 import json
+import time
 from collections import deque
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -39,9 +40,10 @@ MAX_HEADERS = 100
 MAX_BODY = 64 * 1024
 
 REASONS = {
-    200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+    200: "OK", 204: "No Content", 304: "Not Modified", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
     405: "Method Not Allowed", 408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long",
-    422: "Unprocessable Content", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
+    415: "Unsupported Media Type", 422: "Unprocessable Content", 431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
     501: "Not Implemented", 503: "Service Unavailable", 504: "Gateway Timeout", 505: "HTTP Version Not Supported",
 }
 SUPPORTED_VERSIONS = ("1.1", "1.0")
@@ -226,6 +228,36 @@ def parse_query(query: str) -> list[tuple[str, str]]:
     return pairs
 
 
+_date_cache: list[int | str] = [-1, ""]  # [whole second, its IMF-fixdate]
+class _DateBytes:
+    """refresh_date's cache: this second's Date value as bytes."""
+
+    __slots__ = ("now", "second")
+
+    def __init__(self) -> None:
+        self.second = -1
+        self.now = b""
+
+
+_date_bytes = _DateBytes()
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+#: Length of an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"): always 29 characters.
+DATE_LENGTH = 29
+
+
+def http_date(now: float | None = None) -> str:
+    """The `Date` value for this second (RFC 9110 IMF-fixdate), formatted once per second."""
+    second = int(time.time() if now is None else now)
+    cache = _date_cache
+    if cache[0] != second:
+        t = time.gmtime(second)
+        cache[1] = (f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d} "
+                    f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT")
+        cache[0] = second
+    return str(cache[1])
+
+
 def http_response(
     status: int,
     body: bytes | str | dict[str, Any],
@@ -236,13 +268,19 @@ def http_response(
     extra_headers: tuple[tuple[str, str], ...] = (),
     head: bool = False,
 ) -> bytes:
-    """Encode one response.  A dict body is sent as JSON."""
+    """Encode one response.  A dict body is sent as JSON.
+
+    `Date` is always the first header, at a fixed place after the status line (``refresh_date`` relies on it).
+    A 204 or 304 has no body and no Content-Type/Content-Length (RFC 9110, 15.3.5 and 15.4.5)."""
     if isinstance(body, dict):
         body = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()  # NaN/Infinity are not JSON
     elif isinstance(body, str):
         body = body.encode()
-    lines = [f"HTTP/{version} {status} {REASONS.get(status, 'Unknown')}", f"Content-Type: {content_type}",
-             f"Content-Length: {len(body)}"]
+    lines = [f"HTTP/{version} {status} {REASONS.get(status, 'Unknown')}", f"Date: {http_date()}"]
+    if status in (204, 304):
+        body = b""
+    else:
+        lines += (f"Content-Type: {content_type}", f"Content-Length: {len(body)}")
     if not keep_alive:
         lines.append("Connection: close")
     elif version == "1.0":
@@ -250,6 +288,23 @@ def http_response(
     lines.extend(f"{k}: {v}" for k, v in extra_headers)
     head_bytes = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     return head_bytes if head else head_bytes + body
+
+
+def refresh_date(data: bytes) -> bytes:
+    """An encoded response (from ``http_response``, e.g. kept in a reply cache) with this second's `Date`:
+    the same object when it already carries it."""
+    start = data.find(b"\r\nDate: ") + 8
+    if start < 8:
+        return data
+    cache = _date_bytes
+    second = int(time.time())
+    if second != cache.second:
+        cache.now = http_date(second).encode("latin-1")
+        cache.second = second
+    now = cache.now
+    if data[start:start + DATE_LENGTH] == now:
+        return data
+    return data[:start] + now + data[start + DATE_LENGTH:]
 
 
 def is_http_start(data: bytes) -> bool:

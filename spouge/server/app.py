@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from ..loop import EventLoop
 from ..protocol.redis import DEFAULT_LIMITS, UNAUTHENTICATED_LIMITS
 from . import compute as compute_mod
+from .accesslog import AccessLog
 from .admission import Admission, listen, raise_fd_limit
 from .compute import LRUCache
 from .connection import Connection
@@ -75,6 +76,9 @@ class Config:
     cache_redis_ttl: int = 7 * 86400
     cache_redis_timeout: float = 0.05  # a GET not answered by then is a miss (and the connection is renewed)
     cache_redis_secret: str | None = None  # HMAC key shared by the replicas (SPOUGE_CACHE_SECRET)
+    # --- HTTP habits (issue 13) ---
+    cors_origins: tuple[str, ...] = ()  # --cors-origin: origins allowed by CORS ("*": any); empty: no CORS
+    access_log: str | None = None  # --access-log: Common Log Format lines to this file ("-": stderr)
 
 
 class Server:
@@ -92,6 +96,7 @@ class Server:
         self.password = config.password.encode() if config.password else None
         self.unauthenticated_limits = UNAUTHENTICATED_LIMITS if self.password else DEFAULT_LIMITS
         self.tls = self._tls_context() if config.tls_cert else None
+        self.access_log = AccessLog.open(config.access_log) if config.access_log else None
         raise_fd_limit(config)
         # The pool starts before the port opens: a client that can connect meets a server
         # whose start-up (and signal handlers, installed right after) is done.

@@ -89,6 +89,11 @@ def add_parser(sub) -> None:
     p.add_argument("--tls-cert", metavar="PEM", default=None, help="serve TLS with this certificate chain")
     p.add_argument("--tls-key", metavar="PEM", default=None,
                    help="private key for --tls-cert (if not in the same file)")
+    p.add_argument("--cors-origin", metavar="ORIGIN", action="append", default=[],
+                   help="allow browsers on this origin (scheme://host[:port]; repeatable; '*': any) to call the "
+                        "HTTP API (CORS); default: no CORS headers, OPTIONS is 405")
+    p.add_argument("--access-log", metavar="PATH", default=None,
+                   help="append one Common Log Format line per HTTP request to PATH ('-': stderr); default: none")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                    help="stderr log level (default %(default)s)")
     p.set_defaults(run=run)
@@ -128,6 +133,27 @@ def _redis_url_problem(url: str) -> str | None:
     return None
 
 
+def _origin_problem(origins: list[str]) -> str | None:
+    """An origin is '*' or scheme://host[:port] as a browser sends it in Origin (no path, no trailing slash)."""
+    import re
+
+    for origin in origins:
+        if origin != "*" and not re.fullmatch(r"[a-z][a-z0-9+.-]*://[^/\s?#]+", origin):
+            return f"--cors-origin {origin!r} is not '*' or scheme://host[:port] (e.g. https://example.com)"
+    return None
+
+
+def _log_problem(path: str | None) -> str | None:
+    if path is None or path == "-":
+        return None
+    try:
+        with open(path, "a"):
+            pass
+    except OSError as exc:
+        return f"--access-log {path}: {exc.strerror}"
+    return None
+
+
 def _check(args) -> str | None:
     checks = [
         (1 <= args.port <= 65535 or args.port == 0, "--port must be 0..65535"),
@@ -149,6 +175,8 @@ def _check(args) -> str | None:
          _redis_url_problem(args.cache_redis) if args.cache_redis else ""),
         (not args.tls_cert or os.path.exists(args.tls_cert), f"--tls-cert {args.tls_cert}: no such file"),
         (not args.tls_key or os.path.exists(args.tls_key), f"--tls-key {args.tls_key}: no such file"),
+        (_origin_problem(args.cors_origin) is None, _origin_problem(args.cors_origin) or ""),
+        (_log_problem(args.access_log) is None, _log_problem(args.access_log) or ""),
     ]
     return next((message for ok, message in checks if not ok), None)
 
@@ -173,6 +201,7 @@ def run(args) -> int:
         cache_redis=args.cache_redis, cache_redis_min_seconds=args.cache_redis_min_ms / 1000,
         cache_redis_ttl=args.cache_redis_ttl, cache_redis_timeout=args.cache_redis_timeout_ms / 1000,
         cache_redis_secret=os.environ.get("SPOUGE_CACHE_SECRET") or None,
+        cors_origins=tuple(args.cors_origin), access_log=args.access_log,
     )
     if args.workers == 1:
         return _serve(config)
