@@ -105,7 +105,7 @@ def test_sigkill_under_load_fails_only_that_servers_in_flight_requests(workdir):
     assert r["clients_on_victim"], r["placement"]
     # Whether a request is in flight at the very instant of the kill is timing (a fresh CI clone once saw none):
     # what must hold is that every failure there is belongs to the killed server and is recovered from.
-    assert r["failure_servers"] == ["s2"], r["failures"]  # haproxy's log: each failed connection went to s2
+    assert r["failure_servers"] in ([], ["s2"]), r["failures"]  # haproxy's log: each failed connection went to s2
     assert set(r["failed_clients"]) <= set(r["clients_on_victim"]), r
     assert r["failure_window_seconds"] < 2, r["failures"]
     assert r["recovered_in_the_end"], r  # clients that reconnect succeed
