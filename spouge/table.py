@@ -38,12 +38,10 @@ from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal, InvalidOperation, localcontext
 
 from . import numerics
+from .numerics.cost import ONE_ARGUMENT, TWO_ARGUMENTS
 
-#: function name -> number of arguments; all take digits/bits/rounding like the library.
-FUNCTIONS: dict[str, int] = {
-    "factorial": 1, "gamma": 1, "lgamma": 1, "rgamma": 1, "loggamma": 1,
-    "beta": 2, "binomial": 2, "rising": 2, "falling": 2,
-}
+#: function name -> number of arguments (the numerics' own lists); all take digits/bits/rounding.
+FUNCTIONS: dict[str, int] = {**dict.fromkeys(ONE_ARGUMENT, 1), **dict.fromkeys(TWO_ARGUMENTS, 2)}
 ARG_NAMES = {1: ("x",), 2: ("a", "b")}
 
 #: Arguments per chunk are chosen so a chunk costs about this much predicted work.

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from server_harness import free_port
 from spouge.loop import EventLoop
 from spouge.protocol.errors import ProtocolError
 from spouge.protocol.resp_client import NEED_MORE, ReplyError, ReplyParser, encode_command
@@ -88,15 +89,9 @@ def test_entries_verify_only_under_their_own_key_and_secret():
 # --- a real redis-server ----------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class RedisServer:
     def __init__(self, *args: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.args = args
         self.proc = None
         self.start()
@@ -235,7 +230,7 @@ def test_passwords_from_the_url_and_a_wrong_one_only_bypasses():
 
 def test_nothing_listening_is_a_bypass_not_an_error():
     loop = EventLoop()
-    cache = RedisCache(loop, f"redis://127.0.0.1:{_free_port()}", namespace="t5", timeout=0.1)
+    cache = RedisCache(loop, f"redis://127.0.0.1:{free_port()}", namespace="t5", timeout=0.1)
     cache.start()
     for _ in range(3):
         assert _get(loop, cache, "q") is None

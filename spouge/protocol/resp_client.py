@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import ProtocolError
+from .redis import resp
 
 #: Largest reply accepted (a cached result is at most a few hundred KB).
 DEFAULT_MAX_REPLY = 64 * 2**20
@@ -47,17 +48,8 @@ NEED_MORE = _NeedMore()
 
 
 def encode_command(*args: bytes | str | int) -> bytes:
-    """One command as a RESP array of bulk strings."""
-    parts = [b"*%d\r\n" % len(args)]
-    for arg in args:
-        if isinstance(arg, int):
-            data = str(arg).encode()
-        elif isinstance(arg, str):
-            data = arg.encode()
-        else:
-            data = bytes(arg)
-        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(parts)
+    """One command as a RESP array of bulk strings (the server's own reply encoders, redis.resp)."""
+    return resp.array([resp.bulk(arg if isinstance(arg, (bytes, str)) else str(arg)) for arg in args])
 
 
 class ReplyParser:
