@@ -160,29 +160,26 @@ def _real_result(name: str, x: Fraction, text: str, digits: int, factorial_of: i
     while True:
         passes += 1
         progress.report("retry", passes, 0)  # pass n of the Ziv loop (numerics.progress)
+        exact = False
         if in_c and corebridge.handles(x.denominator, bits):  # one pass in C: the same ball and rules
             passed = corebridge.gamma_pass(x.numerator, x.denominator, bits, extra, digits, _MODE_INDEX[mode], radix)
+            decided = None
             if passed is not None:
                 sign, mantissa, exponent, a = passed
-                return SpougeResult(name, text, digits, sign * mantissa, exponent, a, _bound_for(a), bits + extra,
-                                    radix, mode, False, argument if argument is not None else x)
-            following = next_bits(bits, None, p.max_bits, p.likely_bits)
-            if following is None:
-                raise _undecided(name, text, digits, bits)
-            bits = following
-            continue
-        value, sign, a, log2_bound = _ln_abs_gamma(x, bits, extra)
-        with ctx.workprec(bits + extra + 16):
-            decided = round_from_log(value, digits, mode, sign, radix, min_exponent)
-        exact = False
-        if settle is not None:  # few digits: settle exactly
-            exact_value = _exact_factorial(settle)
-            _, decided = round_rational(Fraction(exact_value), digits, mode, radix, min_exponent)
-            n, e = decided
-            exact = Fraction(n) * Fraction(radix) ** (e - digits + 1) == exact_value
+                decided, bound = (mantissa, exponent), _bound_for(a)
+        else:
+            value, sign, a, log2_bound = _ln_abs_gamma(x, bits, extra)
+            with ctx.workprec(bits + extra + 16):
+                decided = round_from_log(value, digits, mode, sign, radix, min_exponent)
+            bound = bound_text(log2_bound)
+            if settle is not None:  # few digits: settle exactly
+                exact_value = _exact_factorial(settle)
+                _, decided = round_rational(Fraction(exact_value), digits, mode, radix, min_exponent)
+                n, e = decided
+                exact = Fraction(n) * Fraction(radix) ** (e - digits + 1) == exact_value
         if decided is not None:
             mantissa, exponent = decided
-            return SpougeResult(name, text, digits, sign * mantissa, exponent, a, bound_text(log2_bound), bits + extra,
+            return SpougeResult(name, text, digits, sign * mantissa, exponent, a, bound, bits + extra,
                                 radix, mode, exact, argument if argument is not None else x)
         following = next_bits(bits, None, p.max_bits, p.likely_bits)
         if following is None:
