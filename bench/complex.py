@@ -17,6 +17,7 @@ import mpmath
 from flint import acb, ctx
 
 import spouge
+from engine import fmt  # bench/engine.py: one way to print a duration
 from spouge.numerics import corebridge
 
 INPUTS = ["3+4j", "0.5+10j", "-2.5+0.5j", "100+100j"]
@@ -31,10 +32,6 @@ def median_time(fn, repeat: int = 200) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def fmt(seconds: float) -> str:
-    return f"{seconds * 1e6:.1f} µs" if seconds < 1e-3 else f"{seconds * 1e3:.2f} ms"
 
 
 def main() -> None:

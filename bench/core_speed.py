@@ -29,6 +29,8 @@ import platform
 import subprocess
 import sys
 
+from engine import fmt  # bench/engine.py: one way to print a duration
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 XS = ["31.41592653589793", "0.5", "100.5", "1000000.25", "0.12345678901234567891", "1234567890.1234567891"]
@@ -81,14 +83,6 @@ def measure(impl: str, x: str, digits: int, warm_seconds: float, warmup_seconds:
     if out.returncode:
         raise RuntimeError(f"{impl} {x} {digits}: {out.stderr.strip().splitlines()[-1:]}")
     return json.loads(out.stdout)
-
-
-def fmt(seconds: float) -> str:
-    if seconds >= 1:
-        return f"{seconds:.2f} s"
-    if seconds >= 1e-3:
-        return f"{seconds * 1e3:.2f} ms"
-    return f"{seconds * 1e6:.1f} µs"
 
 
 def main() -> None:
