@@ -1,6 +1,7 @@
-/* spouge.protocol._fastresp: answer pipelined RESP requests whose exact bytes were answered before.
+/* spouge.protocol._fastresp: answer pipelined requests whose exact bytes were answered before.
  *
- * Owns one function, scan(buf, pos, table, limit) -> (new_pos, [value, ...]).
+ * Owns two functions, scan(buf, pos, table, limit) -> (new_pos, [value, ...]) for RESP and
+ * scan_http(buf, pos, table, limit) for HTTP (at the end of this file).
  * Starting at buf[pos], it walks complete multibulk frames
  *     *<n>\r\n  then n times  $<len>\r\n<len bytes>\r\n
  * and for each looks up the frame's exact bytes in `table` (a dict: frame bytes -> any value, filled by the
@@ -17,8 +18,10 @@
  * against 2.3 us for the same walk in Python (fastpath.scan_python); the whole per-request budget at
  * P=16 for half of Redis's rate is ~2 us.
  */
+#define _GNU_SOURCE /* memmem */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <string.h>
 
 #define FAST_MAX_ARGS 8
 #define FAST_MAX_ARG 256
@@ -101,10 +104,63 @@ fail:
     return NULL;
 }
 
+/* HTTP: a frame is a request head, from buf[pos] to its first CRLFCRLF (at most FAST_MAX_HEAD bytes).
+ * The table's keys are only heads of keep-alive GET/HEAD requests without a body that a fresh parser read
+ * back as exactly that request (protocol/http.py request_frame, replays_as), so a head found here ends its request; any
+ * other bytes are not a key and stop the scan. */
+#define FAST_MAX_HEAD 4096
+
+static PyObject *scan_http(PyObject *self, PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t pos, limit, count = 0;
+    PyObject *table, *out;
+    const char *base, *end;
+    if (!PyArg_ParseTuple(args, "y*nO!n", &view, &pos, &PyDict_Type, &table, &limit)) return NULL;
+    if (pos < 0 || pos > view.len) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "_fastresp.scan_http: pos out of range");
+        return NULL;
+    }
+    out = PyList_New(0);
+    if (out == NULL) { PyBuffer_Release(&view); return NULL; }
+    base = (const char *) view.buf;
+    end = base + view.len;
+    while (count < limit && pos < view.len) {
+        const char *start = base + pos;
+        Py_ssize_t room = end - start < FAST_MAX_HEAD ? end - start : FAST_MAX_HEAD;
+        const char *blank = memmem(start, (size_t) room, "\r\n\r\n", 4);
+        PyObject *key, *value;
+        Py_ssize_t n;
+        if (blank == NULL) break;
+        n = blank + 4 - start;
+        key = PyBytes_FromStringAndSize(start, n);
+        if (key == NULL) goto fail;
+        value = PyDict_GetItemWithError(table, key);  /* borrowed */
+        Py_DECREF(key);
+        if (value == NULL) {
+            if (PyErr_Occurred()) goto fail;
+            break;
+        }
+        if (PyList_Append(out, value) < 0) goto fail;
+        pos += n;
+        count++;
+    }
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(nN)", pos, out);
+fail:
+    PyBuffer_Release(&view);
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS,
      "scan(buf, pos, table, limit) -> (new_pos, values): the values of the consecutive complete frames at "
      "buf[pos:] found in table, stopping at the first that is not (left unconsumed) or after limit frames."},
+    {"scan_http", scan_http, METH_VARARGS,
+     "scan_http(buf, pos, table, limit) -> (new_pos, values): the same for HTTP request heads (up to the "
+     "first blank line, at most 4096 bytes)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -5,7 +5,10 @@ complete, small, well-formed RESP multibulk frames at ``buf[pos:]`` and
 returns the table's values for those frames, stopping (without consuming it)
 at the first frame not in the table, incomplete, malformed or over the caps,
 or after ``limit`` frames.  The server keeps ``table`` (exact frame bytes ->
-encoded reply) for deterministic commands only.
+encoded reply) for deterministic commands only.  ``scan_http`` does the same
+for HTTP request heads: a frame is the bytes up to the first blank line (at
+most ``FAST_MAX_HEAD``), and keys are only heads ``http.replays_as`` proved
+to be whole body-less requests.
 
 Invariants:
 - Nothing is consumed that the full parser (redis.py) did not accept before:
@@ -76,14 +79,35 @@ def scan_python(buf: bytes, pos: int, table: dict[bytes, Any], limit: int) -> tu
     return pos, out
 
 
+FAST_MAX_HEAD = 4096
+
+
+def scan_http_python(buf: bytes, pos: int, table: dict[bytes, Any], limit: int) -> tuple[int, list[Any]]:
+    if not 0 <= pos <= len(buf):
+        raise ValueError("_fastresp.scan_http: pos out of range")
+    out: list[Any] = []
+    n = len(buf)
+    while len(out) < limit and pos < n:
+        blank = buf.find(b"\r\n\r\n", pos, pos + FAST_MAX_HEAD)
+        if blank < 0:
+            break
+        value = table.get(buf[pos:blank + 4])
+        if value is None:
+            break
+        out.append(value)
+        pos = blank + 4
+    return pos, out
+
+
 Scan = Callable[[bytes, int, dict[bytes, Any], int], tuple[int, list[Any]]]
 scan: Scan
+scan_http: Scan
 try:
-    from ._fastresp import scan  # type: ignore[import-not-found,no-redef]
+    from ._fastresp import scan, scan_http  # type: ignore[import-not-found,no-redef]
 
     compiled = True
 except ImportError:  # not built: the same semantics, slower
-    scan = scan_python
+    scan, scan_http = scan_python, scan_http_python
     compiled = False
 
-__all__ = ["compiled", "scan", "scan_python"]
+__all__ = ["compiled", "scan", "scan_http", "scan_http_python", "scan_python"]

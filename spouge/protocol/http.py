@@ -59,13 +59,15 @@ class HttpRequest:
     """One parsed request.  The query string is split on first use (``query``): a request answered
     from the reply cache never needs it."""
 
-    __slots__ = ("_duplicates", "_query", "body", "headers", "keep_alive", "method", "path", "query_text", "target",
-                 "version")
+    __slots__ = ("_duplicates", "_query", "body", "headers", "keep_alive", "method", "path", "query_text",
+                 "raw_headers", "target", "version")
 
     def __init__(self, method: str, target: str, path: str, query_text: str, headers: dict[str, str],
-                 version: str, keep_alive: bool, body: bytes = b"") -> None:
+                 version: str, keep_alive: bool, body: bytes = b"",
+                 raw_headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
         self.method, self.target, self.path, self.query_text = method, target, path, query_text
         self.headers, self.version, self.keep_alive, self.body = headers, version, keep_alive, body
+        self.raw_headers = raw_headers  # (name, value) as llhttp gave them, in order: for ``request_frame``
         self._query: dict[str, str] | None = None
         self._duplicates: tuple[str, ...] = ()
 
@@ -98,11 +100,47 @@ class HttpRequest:
     def __repr__(self) -> str:
         return f"HttpRequest({self.method} {self.target} HTTP/{self.version}, keep_alive={self.keep_alive})"
 
+    def same_as(self, other: HttpRequest) -> bool:
+        """Do both requests say exactly the same thing (method, target, version, headers, body, keep-alive)?"""
+        return (self.method, self.target, self.version, self.keep_alive, self.body, self.raw_headers) == (
+            other.method, other.target, other.version, other.keep_alive, other.body, other.raw_headers)
+
+
+def request_frame(request: HttpRequest) -> bytes | None:
+    """The canonical bytes of this request, for a table of replies keyed by request bytes
+    (server/fastreplies.py): ``METHOD target HTTP/v``, each header as ``Name: value``, CRLF line ends, an
+    empty line.  None unless the request is a keep-alive GET or HEAD without a body.  Check a new frame
+    with ``replays_as`` before trusting it."""
+    headers = request.headers
+    if (request.method not in ("GET", "HEAD") or not request.keep_alive or request.body
+            or "content-length" in headers or "transfer-encoding" in headers):
+        return None
+    try:
+        lines = [f"{request.method} {request.target} HTTP/{request.version}".encode("latin-1")]
+    except UnicodeEncodeError:
+        return None
+    lines.extend(name + b": " + value for name, value in request.raw_headers)
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def replays_as(frame: bytes, request: HttpRequest) -> bool:
+    """Proven, not assumed: do these bytes, parsed by a fresh parser, give exactly this request and end
+    exactly at their end?  Then a client whose request is byte for byte the frame sent this request; one
+    that spells it otherwise (other spacing, bare LF) is simply not recognised and takes the full parser."""
+    parser = HttpRequestParser()
+    try:
+        parser.feed(frame)
+    except ProtocolError:
+        return False
+    again = parser.next_request()
+    return (again is not None and parser.next_request() is None and not parser.pending_bytes
+            and again.same_as(request))
+
 
 class _Builder:
     """llhttp callbacks; kept apart so the parser object holds no reference cycle to the connection."""
 
-    __slots__ = ("body", "done", "header_bytes", "headers", "owner", "url")
+    __slots__ = ("body", "done", "header_bytes", "headers", "owner", "raw_headers", "url")
 
     def __init__(self, owner: HttpRequestParser) -> None:
         self.owner = owner
@@ -111,6 +149,7 @@ class _Builder:
     def _reset(self) -> None:
         self.url = bytearray()
         self.headers: dict[str, str] = {}
+        self.raw_headers: list[tuple[bytes, bytes]] = []
         self.header_bytes = 0
         self.body = bytearray()
 
@@ -128,6 +167,7 @@ class _Builder:
         self.header_bytes += len(name) + len(value) + 4
         if self.header_bytes > MAX_HEADER_BYTES or len(self.headers) >= MAX_HEADERS:
             raise ProtocolError("request headers too large", http_status=431)
+        self.raw_headers.append((name, value))
         key = name.decode("latin-1").lower()
         text = value.decode("latin-1")
         self.headers[key] = f"{self.headers[key]}, {text}" if key in self.headers else text
@@ -142,7 +182,7 @@ class _Builder:
 
 
 class HttpRequestParser:
-    __slots__ = ("_builder", "_dead", "_finished", "_parser", "_pending", "_ready")
+    __slots__ = ("_builder", "_dead", "_error", "_finished", "_parser", "_pending", "_ready")
 
     def __init__(self) -> None:
         self._builder = _Builder(self)
@@ -151,6 +191,7 @@ class HttpRequestParser:
         self._parser.set_dangerous_leniencies(lenient_data_after_close=True)
         self._ready: deque[HttpRequest] = deque()
         self._dead = False
+        self._error: ProtocolError | None = None  # raised by next_request once the requests before it are taken
         self._finished = False  # a request without keep-alive was read: nothing after it counts
         self._pending = 0  # bytes of the request being parsed
 
@@ -158,39 +199,57 @@ class HttpRequestParser:
     def pending_bytes(self) -> int:
         return self._pending
 
+    @property
+    def idle(self) -> bool:
+        """Between requests, with none parsed and waiting: the next byte fed starts a new request."""
+        return not self._pending and not self._ready and not self._finished and not self._dead
+
     def feed(self, data: bytes) -> None:
+        """Parse bytes; complete requests wait for ``next_request``.  A framing error is raised here, or, when
+        requests completed before it in the same bytes, by ``next_request`` once they are taken (so a pipeline
+        that ends in garbage gets its earlier answers, then the error)."""
         if self._dead:
+            if self._error is not None:
+                return  # the error waits behind requests not yet taken
             raise ProtocolError("connection is closing")
         if self._finished:
             return
         self._pending += len(data)
         try:
+            self._parse(data)
+        except ProtocolError as exc:
+            self._fail(exc)
+            return
+        if self._finished:
+            self._pending = 0
+        if self._pending > MAX_URL + MAX_HEADER_BYTES + MAX_BODY:
+            self._fail(ProtocolError("request too large", http_status=413))
+
+    def _fail(self, exc: ProtocolError) -> None:
+        """The parser is dead: raise now, or after the requests completed before the error are taken."""
+        self._dead = True
+        if not self._ready:
+            raise exc
+        self._error = exc
+
+    def _parse(self, data: bytes) -> None:
+        try:
             self._parser.feed_data(data)
-        except ProtocolError:
-            self._dead = True
-            raise
         except httptools.HttpParserUpgrade:
-            self._dead = True
             raise ProtocolError("protocol upgrade is not supported", http_status=501) from None
         except httptools.HttpParserError as exc:
-            self._dead = True
             cause = exc.__context__
             if isinstance(cause, ProtocolError):  # raised inside one of our callbacks
                 raise cause from None
             if self._parser.get_method() == b"PRI":  # llhttp stops at the HTTP/2 preface
                 raise http2_refused() from None
             raise ProtocolError(f"malformed HTTP request: {exc}") from None
-        if self._finished:
-            self._pending = 0
-        if self._pending > MAX_URL + MAX_HEADER_BYTES + MAX_BODY:
-            self._dead = True
-            raise ProtocolError("request too large", http_status=413)
 
     def _complete(self, builder: _Builder) -> None:
         self._pending = 0
-        if self._finished:
-            return
         parser = self._parser
+        if self._finished or parser.should_upgrade():  # an upgrade is refused (501) when llhttp stops after it
+            return
         version = parser.get_http_version()
         if version not in SUPPORTED_VERSIONS:  # llhttp also accepts 0.9 and 2.0 request lines
             raise ProtocolError(f"HTTP/{version} is not supported: use HTTP/1.1", http_status=505)
@@ -210,11 +269,18 @@ class HttpRequestParser:
                 version=version,
                 keep_alive=parser.should_keep_alive(),
                 body=bytes(builder.body),
+                raw_headers=tuple(builder.raw_headers),
             )
         )
 
     def next_request(self) -> HttpRequest | None:
-        return self._ready.popleft() if self._ready else None
+        if self._ready:
+            return self._ready.popleft()
+        error = self._error
+        if error is not None:
+            self._error = None
+            raise error
+        return None
 
 
 def parse_query(query: str) -> list[tuple[str, str]]:
@@ -290,18 +356,23 @@ def http_response(
     return head_bytes if head else head_bytes + body
 
 
+def date_bytes() -> bytes:
+    """This second's `Date` value (IMF-fixdate) as bytes, formatted once per second."""
+    cache = _date_bytes
+    second = int(time.time())
+    if second != cache.second:
+        cache.now = http_date(second).encode("latin-1")
+        cache.second = second
+    return cache.now
+
+
 def refresh_date(data: bytes) -> bytes:
     """An encoded response (from ``http_response``, e.g. kept in a reply cache) with this second's `Date`:
     the same object when it already carries it."""
     start = data.find(b"\r\nDate: ") + 8
     if start < 8:
         return data
-    cache = _date_bytes
-    second = int(time.time())
-    if second != cache.second:
-        cache.now = http_date(second).encode("latin-1")
-        cache.second = second
-    now = cache.now
+    now = date_bytes()
     if data[start:start + DATE_LENGTH] == now:
         return data
     return data[:start] + now + data[start + DATE_LENGTH:]

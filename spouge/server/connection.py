@@ -49,6 +49,7 @@ from ..protocol.redis import DEFAULT_LIMITS
 from .commands import handle_http, handle_redis, internal_error_reply
 from .deadlines import ConnectionDeadlines
 from .drain import ConnectionDrain
+from .fastreplies import FAST_BATCH, ConnectionFastReplies
 from .framing import FEED_SIZE, RequestReader
 from .ordering import ReplyOrder, Slot
 from .output import RETRY, OutputBuffer, OutputLimits
@@ -59,7 +60,6 @@ log = logging.getLogger("spouge.connection")
 #: while a paused connection's raw backlog stays small.
 READ_SIZE = 64 * 1024
 MAX_IN_FLIGHT = 1024  # unanswered pipelined requests before we stop reading
-FAST_BATCH = 256  # known frames answered per scan (fastreplies.py), then the limits are looked at again
 #: One connection's turn: after this long, or this many bytes of replies, the others get theirs
 #: (Redis caps a turn's writes at NET_MAX_WRITES_PER_EVENT = 64 KiB; CPU time we cap too: a turn of
 #: pipelined page requests is mostly building replies).
@@ -72,8 +72,9 @@ GREEDY_SECONDS = 0.1
 _ids = count(1)
 
 
-class Connection(ConnectionDeadlines, ConnectionDrain):
-    """A client connection (its clocks in deadlines.py, its shutdown in drain.py)."""
+class Connection(ConnectionDeadlines, ConnectionDrain, ConnectionFastReplies):
+    """A client connection (its clocks in deadlines.py, its shutdown in drain.py, its answers from the frame
+    cache in fastreplies.py)."""
 
     def __init__(self, server, sock: socket.socket, addr) -> None:
         self.server = server
@@ -185,6 +186,8 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
             self._maybe_finish()
             return
         self.last_activity = self.loop.time()
+        if self.reader.http and self.server.fast.http and self._answer_known_read(data):
+            return
         if budget is not None:
             self.drain_budget = budget - len(data)
         try:
@@ -200,7 +203,9 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
         reader = self.reader
         if reader.parser is not None:
             try:
-                if reader.raw or len(data) > FEED_SIZE:
+                if reader.http and self.server.fast.http:
+                    reader.keep(data)  # raw, for the frame cache (fastreplies.py) to look at first
+                elif reader.raw or len(data) > FEED_SIZE:
                     reader.receive(data)
                 else:  # RequestReader.receive's common case, inline
                     reader.parser.feed(data)
@@ -304,8 +309,10 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
         request, reader.stashed = reader.stashed, None  # the request a turn ended before
         # Frames answered before, byte for byte (fastreplies.py): only where the full path would answer
         # them the same way at once - an authenticated RESP connection outside a transaction, in the table of
-        # its protocol.  Looked at per scan: AUTH, HELLO or MULTI earlier in the same read change the answer.
-        tables = None if reader.http else server.fast.tables
+        # its protocol (looked at per scan: AUTH, HELLO or MULTI earlier in the same read change the answer);
+        # HTTP heads carry all the answer depends on (Authorization among them), so HTTP has one table.
+        fast = server.fast
+        http = reader.http
         while not self.closing:
             pending = output.bytes + order.held
             if len(slots) >= MAX_IN_FLIGHT or pending > high_water:
@@ -313,21 +320,17 @@ class Connection(ConnectionDeadlines, ConnectionDrain):
                 self.paused = True
                 self._pause_reading()
                 break
-            known = (tables.get(self.protocol)
-                     if tables is not None and self.authenticated and self.transaction is None else None)
+            known = fast.http if http else (fast.tables.get(self.protocol)
+                                            if self.authenticated and self.transaction is None else None)
             if request is None and known and slots and slots[0].data is not None:
                 self._take_ready()  # what the full path answered goes out first, in order
                 if self.closed:
                     break
             if request is None and known and not slots:
-                values = cast(RedisRequestParser, parser).take_known(known, FAST_BATCH)  # known: RESP only
+                values = reader.take_known(known, FAST_BATCH)
                 if values:
                     completed = True
-                    server.fast.hits += len(values)
-                    server.metrics.observe_batch(values)
-                    data = values[0][0] if len(values) == 1 else b"".join([v[0] for v in values])
-                    if not output.write(data):
-                        self.close()
+                    if not self._write_known(values, http):
                         break
                     if output.bytes > self.limit_floor and self._over_limit():
                         break

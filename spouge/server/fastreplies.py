@@ -1,38 +1,70 @@
-"""The reply cache keyed by exact request frames: pipelined cached requests without per-request objects.
+"""The reply cache keyed by exact request frames: cached requests answered without per-request objects.
 
 Owns: for each RESP version, a dict from the exact bytes of a request frame
 (as the client sent it, re-encoded canonically) to (encoded reply, command
-label), filled by the command handlers with the replies of deterministic
-commands only (a computed value: the same request always gets the same
-bytes), and bounded in bytes (oldest entries go first).
+label, status label), filled by the command handlers with the replies of
+deterministic commands only (a computed value: the same request always gets
+the same bytes); and for HTTP a dict from the exact bytes of a request head
+(``protocol.http.request_frame``: a keep-alive GET/HEAD without body, proved
+by parsing it back, ``replays_as``) to [reply, route label, "200", access-log fields], filled
+with 200 answers of the function routes only.  All bounded in bytes together
+(oldest entries go first).
 
 How it is used (connection.py): between requests, when nothing is waiting to
 be answered on the connection and it is authenticated, outside a transaction,
 ``RedisRequestParser.take_known`` hands over the values of the consecutive
 frames found here (protocol/fastpath.py: a C scan, ~0.05 us a frame); their
 replies are written with one send and counted in the metrics as one batch.
-The first frame not found goes through the full path as before.
+The first frame not found goes through the full path as before.  For HTTP
+the same happens on the connection's raw bytes while its parser is between
+requests (framing.py ``take_known``), and ``http_replies`` gives each reply
+this second's ``Date`` (at its fixed place after the status line).  A read
+that is nothing but known heads, on a connection with nothing in progress,
+is answered as soon as it is read (``ConnectionFastReplies._answer_known_read``:
+no request loop at all; the keep-alive client asking again).  Every answer
+is still counted in the metrics and written to the access log.
 
 Invariants: only frames the full parser accepted and the full path answered
 are keys; replies differ by RESP version, so the tables do too; a key's value
-never changes (deterministic), so no invalidation exists or is needed.
+never changes (deterministic; for HTTP but for the Date), so no invalidation
+exists or is needed.  What an HTTP answer depends on besides the route is in
+the head's bytes (Authorization, If-None-Match, Origin), and the handlers
+remember only answers that the reply cache would also give.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from ..protocol import HttpRequest, HttpRequestParser
+from ..protocol.fastpath import scan_http
+from ..protocol.http import date_bytes, replays_as, request_frame
 from ..protocol.resp_client import encode_command
 
+if TYPE_CHECKING:
+    from .app import Server
+    from .framing import RequestReader
+    from .ordering import ReplyOrder
+    from .output import OutputBuffer
+
+#: Known frames answered per scan, then the connection's limits are looked at again.
+FAST_BATCH = 256
 #: Default bound on the bytes held (keys + replies); the result caches have their own.
 DEFAULT_MAX_BYTES = 16 * 2**20
 #: Entry overhead estimate (dict slot, tuple, two bytes headers).
 ENTRY_OVERHEAD = 200
+#: An HTTP reply kept here starts with one of these: its Date value is at DATE_AT (protocol/http.py puts it first).
+HTTP_OK_HEADS = (b"HTTP/1.1 200 OK\r\nDate: ", b"HTTP/1.0 200 OK\r\nDate: ")
+DATE_AT = 23
+DATE_END = DATE_AT + 29
 
 
 class FastReplies:
-    __slots__ = ("bytes", "hits", "max_bytes", "tables")
+    __slots__ = ("bytes", "hits", "http", "max_bytes", "tables")
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-        self.tables: dict[int, dict[bytes, tuple[bytes, str]]] = {2: {}, 3: {}}
+        self.tables: dict[int, dict[bytes, tuple[bytes, str, str]]] = {2: {}, 3: {}}
+        self.http: dict[bytes, list] = {}
         self.bytes = 0
         self.max_bytes = max_bytes
         self.hits = 0
@@ -43,15 +75,109 @@ class FastReplies:
         if table is None or self.max_bytes <= 0:
             return
         frame = encode_command(name.encode(), *args)
-        if frame in table:
+        if frame not in table:
+            self._keep(table, frame, (reply, name, "ok"))
+
+    def remember_http(self, request: HttpRequest, reply: bytes, label: str, body_size: int) -> None:
+        """Keep a function route's 200 `reply` (as the reply cache gives it) for the exact head of `request`."""
+        if self.max_bytes <= 0 or reply[:DATE_AT] not in HTTP_OK_HEADS:
             return
-        size = len(frame) + len(reply) + ENTRY_OVERHEAD
+        frame = request_frame(request)  # None: not a request its bytes alone decide
+        if frame is not None and frame not in self.http and replays_as(frame, request):
+            self._keep(self.http, frame, [reply, label, "200", request.method, request.target, request.version,
+                                          body_size])
+
+    def _keep(self, table: dict, frame: bytes, value) -> None:
+        size = len(frame) + len(value[0]) + ENTRY_OVERHEAD
         if size > self.max_bytes // 16:
             return
-        table[frame] = (reply, name)
+        table[frame] = value
         self.bytes += size
         while self.bytes > self.max_bytes:
-            victim = max(self.tables.values(), key=len)
-            old_frame, (old_reply, _) = next(iter(victim.items()))  # insertion order: the oldest
+            victim: dict[bytes, Any] = max((*self.tables.values(), self.http), key=len)
+            old_frame, old = next(iter(victim.items()))  # insertion order: the oldest
             del victim[old_frame]
-            self.bytes -= len(old_frame) + len(old_reply) + ENTRY_OVERHEAD
+            self.bytes -= len(old_frame) + len(old[0]) + ENTRY_OVERHEAD
+
+
+def http_replies(values: list[list]) -> bytes:
+    """The replies of HTTP table entries, each with this second's Date (kept in the entry for the next hit)."""
+    now = date_bytes()
+    for value in values:
+        reply = value[0]
+        if reply[DATE_AT:DATE_END] != now:
+            value[0] = reply[:DATE_AT] + now + reply[DATE_END:]
+    return values[0][0] if len(values) == 1 else b"".join([value[0] for value in values])
+
+
+class ConnectionFastReplies:
+    """How a connection answers from the frame cache (a mixin of ``Connection``, which owns the state)."""
+
+    if TYPE_CHECKING:  # what these methods use of the Connection they run on (set in its __init__)
+        server: Server
+        addr: Any
+        reader: RequestReader
+        order: ReplyOrder
+        output: OutputBuffer
+        closed: bool
+        closing: bool
+        paused: bool
+        tls: bool
+        drain_budget: int | None
+        greedy_until: float
+        last_activity: float
+        request_started: float | None
+        limit_floor: int
+        high_water: int
+
+        def close(self) -> None: ...
+        def pending_output(self) -> int: ...
+        def _over_limit(self) -> bool: ...
+        def _send(self) -> None: ...
+        def _pause_reading(self) -> None: ...
+
+    def _write_known(self, values: list, http: bool) -> bool:
+        """Count, log and write the replies of known frames; False if the connection broke (it is closed)."""
+        server = self.server
+        server.fast.hits += len(values)
+        server.metrics.observe_batch(values)
+        if http:
+            data = http_replies(values)
+            log = server.access_log
+            if log is not None:  # the fields are in the entries: [reply, label, status, method, target, version, size]
+                addr = self.addr
+                host = addr[0] if isinstance(addr, tuple) else str(addr)
+                for _, _, status, method, target, version, size in values:
+                    log.write(host, method, target, version, int(status), size)
+        else:
+            data = values[0][0] if len(values) == 1 else b"".join([v[0] for v in values])
+        if not self.output.write(data):
+            self.close()
+            return False
+        return True
+
+    def _answer_known_read(self, data: bytes) -> bool:
+        """A read that is wholly HTTP heads answered before, on a plain connection with nothing else going on:
+        answered here, without the request loop - the common case of a keep-alive client asking again.
+        False: not that case, and nothing was done; the read takes the normal path (Connection.feed)."""
+        reader = self.reader
+        parser = reader.parser
+        if (reader.raw or self.order.slots or self.output.bytes or self.drain_budget is not None or self.tls
+                or self.closing or self.greedy_until > self.last_activity
+                or not isinstance(parser, HttpRequestParser) or not parser.idle):
+            return False
+        pos, values = scan_http(data, 0, self.server.fast.http, FAST_BATCH)
+        if pos != len(data) or not values:
+            return False
+        if not self._write_known(values, True):
+            return True
+        self.request_started = None  # no request is in progress
+        output = self.output
+        if output.bytes:  # the socket did not take it all: the same limits and backpressure as the request loop
+            if output.bytes > self.limit_floor and self._over_limit():
+                return True
+            self._send()
+            if not self.closed and self.pending_output() > self.high_water:
+                self.paused = True
+                self._pause_reading()
+        return True

@@ -8,6 +8,11 @@ Theory of operation:
   time, only when it has no complete request left.  A connection held back
   by backpressure therefore keeps one read of compact raw bytes, not
   thousands of parsed request objects (httptools parses all it is given).
+- ``take_known`` (the frame cache, server/fastreplies.py): between requests,
+  the table's values for the consecutive known frames at the front, consumed.
+  RESP asks its parser; HTTP looks at the raw bytes not yet fed to llhttp
+  (``keep`` holds an HTTP connection's reads raw for this, while the parser
+  is idle), and only while the parser is between requests.
 - ``next_request`` returns the next request or None (more bytes needed), or
   raises ``ProtocolError`` (the connection's hot loop asks the parser itself
   and calls ``refill`` when it runs dry); ``mid_request`` says whether part
@@ -16,7 +21,10 @@ Theory of operation:
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..protocol import Command, HttpRequest, HttpRequestParser, ProtocolError, RedisRequestParser, is_http_start
+from ..protocol.fastpath import scan_http
 from ..protocol.redis import RedisLimits
 
 FIRST_LINE_MAX = 64 * 1024  # as Redis's PROTO_INLINE_MAX_SIZE
@@ -63,6 +71,31 @@ class RequestReader:
             self.parser.feed(data)
         else:
             self.raw, self._pos = data, 0
+
+    def keep(self, data: bytes) -> None:
+        """Keep received bytes raw (HTTP: so that ``take_known`` sees them before llhttp does)."""
+        if self.raw:
+            self.raw = self.raw[self._pos :] + data
+        else:
+            self.raw = data
+        self._pos = 0
+
+    def take_known(self, table: dict[bytes, Any], limit: int) -> list[Any]:
+        """Between requests: the table's values for the consecutive known frames at the front (consumed), or []."""
+        parser = self.parser
+        if self.stashed is not None or parser is None:
+            return []
+        if not self.http:
+            return parser.take_known(table, limit)  # type: ignore[union-attr]
+        raw = self.raw
+        if not raw or not parser.idle:  # type: ignore[union-attr]
+            return []
+        pos, values = scan_http(raw, self._pos, table, limit)
+        if pos >= len(raw):
+            self.raw, self._pos = b"", 0
+        else:
+            self._pos = pos
+        return values
 
     def refill(self) -> bool:
         """Hand the parser its next slice of bytes; False when there are none.  Raises ProtocolError."""

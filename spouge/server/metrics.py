@@ -123,12 +123,13 @@ class Metrics:
         self.latency_count += 1
 
     def observe_batch(self, values: list) -> None:
-        """Requests answered by the frame cache (fastreplies.py): (reply, command label) each, status ok,
+        """Requests answered by the frame cache (fastreplies.py): (reply, command label, status label, ...) each,
         in the lowest latency bucket (they are answered within microseconds of being read)."""
         requests = self.requests
-        commands = self._commands
-        for _, command in values:
-            key = (command if command in commands else UNKNOWN, "ok")
+        commands, routes = self._commands, self._routes
+        for value in values:
+            command = value[1]
+            key = (command if command in commands or command in routes else UNKNOWN, value[2])
             requests[key] = requests.get(key, 0) + 1
         n = len(values)
         self.bucket_counts[0] += n

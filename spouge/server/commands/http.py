@@ -233,11 +233,12 @@ def handle_http(server, conn, slot, request: HttpRequest) -> None:
             data = refresh_date(cached)
             if data is not cached:  # the first hit of a new second: keep this second's bytes
                 server.replies.put(key, data)
+            size = response_body_size(data, method == "HEAD")
+            server.fast.remember_http(request, data, path, size)  # the next time: fastreplies.py
             conn.complete(slot, data, "200")
             if server.access_log is not None:
                 server.access_log.write(conn.addr[0] if isinstance(conn.addr, tuple) else str(conn.addr), method,
-                                        request.target, request.version, 200,
-                                        response_body_size(data, method == "HEAD"))
+                                        request.target, request.version, 200, size)
             return
     answer = _Answer(server, conn, slot, request)
     preflight = method == "OPTIONS" and server.config.cors_origins
@@ -302,6 +303,7 @@ def handle_http(server, conn, slot, request: HttpRequest) -> None:
             data = answer.result(_encode(outcome))
             if data is not None and cacheable:
                 server.replies.put(key, data)
+                server.fast.remember_http(request, data, path, response_body_size(data, method == "HEAD"))
 
     args = query[names[0]] if len(names) == 1 else tuple(query[name] for name in names)
     server.compute(slot, function, args, query.get("digits"), reply, rounding=query.get("rounding"),
