@@ -4,11 +4,14 @@ Owns: for each RESP version, a dict from the exact bytes of a request frame
 (as the client sent it, re-encoded canonically) to (encoded reply, command
 label, status label), filled by the command handlers with the replies of
 deterministic commands only (a computed value: the same request always gets
-the same bytes); and for HTTP a dict from the exact bytes of a request head
+the same bytes) asked at least twice; and for HTTP a dict from the exact bytes of a request head
 (``protocol.http.request_frame``: a keep-alive GET/HEAD without body, proved
-by parsing it back, ``replays_as``) to [reply, route label, "200", access-log fields], filled
-with 200 answers of the function routes only.  All bounded in bytes together
-(oldest entries go first).
+by parsing it back, ``replays_as``) to the reply around its Date, the route
+label, "200" and the access log's fields, filled with 200 answers of the
+function routes asked at least twice.  The second answer, the reply cache's,
+is remembered: one-off values would only churn the table (measured: with 10%
+new values, remembering every computed answer doubled the p99).  All bounded
+in bytes together (oldest entries go first).
 
 How it is used (connection.py): between requests, when nothing is waiting to
 be answered on the connection and it is authenticated, outside a transaction,
@@ -64,7 +67,8 @@ class FastReplies:
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.tables: dict[int, dict[bytes, tuple[bytes, str, str]]] = {2: {}, 3: {}}
-        self.http: dict[bytes, list] = {}
+        #: head -> (reply up to "Date: ", route label, "200", reply after the date, method, target, version, body size)
+        self.http: dict[bytes, tuple[bytes, str, str, bytes, str, str, str, int]] = {}
         self.bytes = 0
         self.max_bytes = max_bytes
         self.hits = 0
@@ -84,11 +88,13 @@ class FastReplies:
             return
         frame = request_frame(request)  # None: not a request its bytes alone decide
         if frame is not None and frame not in self.http and replays_as(frame, request):
-            self._keep(self.http, frame, [reply, label, "200", request.method, request.target, request.version,
-                                          body_size])
+            # a tuple of bytes, str and int: the garbage collector stops tracking it (a table of lists would
+            # make every full collection walk it)
+            self._keep(self.http, frame, (reply[:DATE_AT], label, "200", reply[DATE_END:], request.method,
+                                          request.target, request.version, body_size))
 
-    def _keep(self, table: dict, frame: bytes, value) -> None:
-        size = len(frame) + len(value[0]) + ENTRY_OVERHEAD
+    def _keep(self, table: dict, frame: bytes, value: tuple) -> None:
+        size = _size(frame, value)
         if size > self.max_bytes // 16:
             return
         table[frame] = value
@@ -97,17 +103,23 @@ class FastReplies:
             victim: dict[bytes, Any] = max((*self.tables.values(), self.http), key=len)
             old_frame, old = next(iter(victim.items()))  # insertion order: the oldest
             del victim[old_frame]
-            self.bytes -= len(old_frame) + len(old[0]) + ENTRY_OVERHEAD
+            self.bytes -= _size(old_frame, old)
 
 
-def http_replies(values: list[list]) -> bytes:
-    """The replies of HTTP table entries, each with this second's Date (kept in the entry for the next hit)."""
+def _size(frame: bytes, value: tuple) -> int:
+    return len(frame) + sum(len(part) for part in value if isinstance(part, bytes)) + ENTRY_OVERHEAD
+
+
+def http_replies(values: list[tuple]) -> bytes:
+    """The replies of HTTP table entries, each with this second's Date."""
     now = date_bytes()
+    if len(values) == 1:
+        value = values[0]
+        return b"".join((value[0], now, value[3]))
+    parts = []
     for value in values:
-        reply = value[0]
-        if reply[DATE_AT:DATE_END] != now:
-            value[0] = reply[:DATE_AT] + now + reply[DATE_END:]
-    return values[0][0] if len(values) == 1 else b"".join([value[0] for value in values])
+        parts += (value[0], now, value[3])
+    return b"".join(parts)
 
 
 class ConnectionFastReplies:
@@ -144,10 +156,10 @@ class ConnectionFastReplies:
         if http:
             data = http_replies(values)
             log = server.access_log
-            if log is not None:  # the fields are in the entries: [reply, label, status, method, target, version, size]
+            if log is not None:  # the fields are in the entries (FastReplies.http)
                 addr = self.addr
                 host = addr[0] if isinstance(addr, tuple) else str(addr)
-                for _, _, status, method, target, version, size in values:
+                for _, _, status, _, method, target, version, size in values:
                     log.write(host, method, target, version, int(status), size)
         else:
             data = values[0][0] if len(values) == 1 else b"".join([v[0] for v in values])

@@ -127,8 +127,7 @@ def _compute_command(name: str):
         def reply(outcome) -> None:
             data, status = resp_outcome(outcome, withsign)
             if status == "ok":
-                server.replies.put(key, data)
-                server.fast.remember(conn.protocol, slot.command, args, data)
+                server.replies.put(key, data)  # asked again, it is remembered by the frame cache too
             conn.complete(slot, data, status)
 
         server.compute(slot, function, values[0] if arity == 1 else values, digits, reply, rounding=rounding, bits=bits)

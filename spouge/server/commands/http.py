@@ -302,8 +302,7 @@ def handle_http(server, conn, slot, request: HttpRequest) -> None:
         else:
             data = answer.result(_encode(outcome))
             if data is not None and cacheable:
-                server.replies.put(key, data)
-                server.fast.remember_http(request, data, path, response_body_size(data, method == "HEAD"))
+                server.replies.put(key, data)  # asked again, it is remembered by the frame cache too
 
     args = query[names[0]] if len(names) == 1 else tuple(query[name] for name in names)
     server.compute(slot, function, args, query.get("digits"), reply, rounding=query.get("rounding"),
