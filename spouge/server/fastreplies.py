@@ -116,7 +116,7 @@ def http_replies(values: list[tuple]) -> bytes:
     if len(values) == 1:
         value = values[0]
         return b"".join((value[0], now, value[3]))
-    parts = []
+    parts: list[bytes] = []
     for value in values:
         parts += (value[0], now, value[3])
     return b"".join(parts)
