@@ -6,8 +6,10 @@ Theory of operation:
   needed, so a paused connection holds one read of bytes, not a backlog of
   parsed requests.
 - Requests get slots in a ``ReplyOrder`` (ordering.py): replies leave in
-  request order.  Replies go to an ``OutputBuffer`` (output.py); inside a
-  batch of requests they are only queued, and sent once at the end.
+  request order (replies.py).  Replies go to an ``OutputBuffer`` (output.py);
+  inside a batch of requests they are only queued, and sent once at the end.
+- Requests whose exact bytes were answered before are answered from the frame
+  cache without being parsed (fastreplies.py), under the same limits.
 - Turns: one readable event handles at most ``TURN_SECONDS`` of requests or
   ``TURN_BYTES`` of replies; the rest waits in the server's ``TurnQueue``
   (turns.py), served a few milliseconds per loop iteration.  A connection
@@ -53,6 +55,7 @@ from .fastreplies import FAST_BATCH, ConnectionFastReplies
 from .framing import FEED_SIZE, RequestReader
 from .ordering import ReplyOrder, Slot
 from .output import RETRY, OutputBuffer, OutputLimits
+from .replies import ConnectionReplies
 
 log = logging.getLogger("spouge.connection")
 
@@ -72,9 +75,9 @@ GREEDY_SECONDS = 0.1
 _ids = count(1)
 
 
-class Connection(ConnectionDeadlines, ConnectionDrain, ConnectionFastReplies):
-    """A client connection (its clocks in deadlines.py, its shutdown in drain.py, its answers from the frame
-    cache in fastreplies.py)."""
+class Connection(ConnectionReplies, ConnectionDeadlines, ConnectionDrain, ConnectionFastReplies):
+    """A client connection: reading, framing and the request loop here; its replies' way out in replies.py,
+    its clocks in deadlines.py, its shutdown in drain.py, its answers from the frame cache in fastreplies.py."""
 
     def __init__(self, server, sock: socket.socket, addr) -> None:
         self.server = server
@@ -365,93 +368,6 @@ class Connection(ConnectionDeadlines, ConnectionDrain, ConnectionFastReplies):
             if self.closed:
                 break
         return completed
-
-    # --- replies -----------------------------------------------------------------
-    def close_after_reply(self, slot: Slot) -> None:
-        slot.close_after = True
-
-    def complete(self, slot: Slot, data: bytes, status: str) -> None:
-        """Fill a slot with its reply and check the output limits; outside a batch, send what is ready."""
-        if self.closed or slot.data is not None:
-            return
-        self.server.metrics.observe(slot.command, status, self.loop.time() - slot.started)
-        slot.data = data  # ReplyOrder.fill, inline: this runs once per request
-        slot.job = None
-        order = self.order
-        order.held += len(data)
-        if self.output.bytes + order.held > self.limit_floor and self._over_limit():
-            return
-        if not self.batching and order.slots[0] is slot:
-            self._take_ready()
-            if not self.closed:
-                self._send()
-            if not self.closed:
-                self._after_output()
-
-    def _take_ready(self) -> None:
-        """Move the completed replies at the front to the output, in order (sent at once if the socket has room)."""
-        order = self.order
-        slots = order.slots
-        if len(slots) == 1 and not slots[0].close_after:  # the common case, one reply: ReplyOrder.pop_ready, inline
-            data = slots.popleft().data
-            assert data is not None, "only a completed slot is taken"
-            order.held -= len(data)
-            if not self.output.write(data):
-                self.close()
-            return
-        replies, size, last = order.pop_ready()
-        if not self.output.write_many(replies, size):
-            self.close()
-            return
-        if last:  # requests after QUIT / Connection: close are not answered
-            self.closing = True
-            self._pause_reading()
-            self.order.cancel_all()
-
-    def _send(self) -> None:
-        """Offer the socket up to one write's worth; watch for writability only while output is pending."""
-        output = self.output
-        if output.bytes and not self.handshaking:
-            if not output.send():
-                self.close()
-                return
-            limits = self.limits
-            if limits.soft_since is not None and self.pending_output() <= limits.soft:
-                limits.soft_since = None  # back under the soft limit: its clock starts again next time
-        if output.bytes:
-            if not self.writing:
-                self.writing = True
-                self.loop.add_writer(self.sock, self.on_writable)
-        elif self.writing:
-            self.writing = False
-            self.loop.remove_writer(self.sock)
-
-    def on_writable(self, _sock=None) -> None:
-        try:
-            if self.closed:
-                return
-            if self.handshaking:
-                self._handshake()
-                return
-            self._send()
-            if not self.closed:
-                self._after_output()
-        except Exception:  # a bug costs this connection, not a client left hanging
-            log.exception("connection %d failed; closing it", self.id)
-            self.close()
-
-    def _after_output(self) -> None:
-        if self.paused and self._may_resume():
-            self.paused = False
-            self._end_turn()  # requests already buffered come first, in the turn queue
-        else:
-            self._maybe_finish()
-
-    def _maybe_finish(self) -> None:
-        if self.closed or self.order or self.output.bytes:
-            return
-        if self.closing or (self.input_done and not self.paused and not self.yielding):
-            self.close()
 
     # --- errors and closing ------------------------------------------------------
     def protocol_error(self, exc: ProtocolError) -> None:
