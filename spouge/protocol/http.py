@@ -155,6 +155,7 @@ class _Builder:
 
     def on_message_begin(self) -> None:
         self._reset()
+        self.owner._in_message = True
 
     def on_url(self, url: bytes) -> None:
         self.url += url
@@ -182,7 +183,7 @@ class _Builder:
 
 
 class HttpRequestParser:
-    __slots__ = ("_builder", "_dead", "_error", "_finished", "_parser", "_pending", "_ready")
+    __slots__ = ("_builder", "_dead", "_error", "_finished", "_in_message", "_parser", "_pending", "_ready")
 
     def __init__(self) -> None:
         self._builder = _Builder(self)
@@ -193,16 +194,20 @@ class HttpRequestParser:
         self._dead = False
         self._error: ProtocolError | None = None  # raised by next_request once the requests before it are taken
         self._finished = False  # a request without keep-alive was read: nothing after it counts
-        self._pending = 0  # bytes of the request being parsed
+        self._pending = 0  # bytes fed since the last request completed
+        # llhttp is inside a request (its first byte came, its end did not).  Not the same as _pending > 0: when
+        # one feed holds a whole request and the start of the next, the start is not counted in _pending.
+        self._in_message = False
 
     @property
     def pending_bytes(self) -> int:
-        return self._pending
+        """Bytes of a request in progress: non-zero exactly while part of one is in (at least 1 then)."""
+        return self._pending or int(self._in_message)
 
     @property
     def idle(self) -> bool:
         """Between requests, with none parsed and waiting: the next byte fed starts a new request."""
-        return not self._pending and not self._ready and not self._finished and not self._dead
+        return not self._in_message and not self._ready and not self._finished and not self._dead
 
     def feed(self, data: bytes) -> None:
         """Parse bytes; complete requests wait for ``next_request``.  A framing error is raised here, or, when
@@ -220,8 +225,10 @@ class HttpRequestParser:
         except ProtocolError as exc:
             self._fail(exc)
             return
-        if self._finished:
+        if not self._in_message:  # between requests (stray CRLFs are no request), or finished
             self._pending = 0
+        # (a request that began inside this feed is counted from the feed's start: at most one slice, FEED_SIZE
+        # in framing.py, too many; the per-part caps above are the exact ones)
         if self._pending > MAX_URL + MAX_HEADER_BYTES + MAX_BODY:
             self._fail(ProtocolError("request too large", http_status=413))
 
@@ -247,6 +254,7 @@ class HttpRequestParser:
 
     def _complete(self, builder: _Builder) -> None:
         self._pending = 0
+        self._in_message = False
         parser = self._parser
         if self._finished or parser.should_upgrade():  # an upgrade is refused (501) when llhttp stops after it
             return

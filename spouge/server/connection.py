@@ -56,6 +56,7 @@ from .framing import FEED_SIZE, RequestReader
 from .ordering import ReplyOrder, Slot
 from .output import RETRY, OutputBuffer, OutputLimits
 from .replies import ConnectionReplies
+from .turns import GREEDY_SECONDS, TURN_BYTES, TURN_SECONDS
 
 log = logging.getLogger("spouge.connection")
 
@@ -63,14 +64,6 @@ log = logging.getLogger("spouge.connection")
 #: while a paused connection's raw backlog stays small.
 READ_SIZE = 64 * 1024
 MAX_IN_FLIGHT = 1024  # unanswered pipelined requests before we stop reading
-#: One connection's turn: after this long, or this many bytes of replies, the others get theirs
-#: (Redis caps a turn's writes at NET_MAX_WRITES_PER_EVENT = 64 KiB; CPU time we cap too: a turn of
-#: pipelined page requests is mostly building replies).
-TURN_SECONDS = 0.0002
-TURN_BYTES = 64 * 1024
-#: A connection that needed more than a turn is "greedy" for this long: its reads are handled in the turn
-#: queue (a few ms of it per loop iteration), so light clients, handled as soon as read, never wait long.
-GREEDY_SECONDS = 0.1
 
 _ids = count(1)
 

@@ -40,9 +40,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..protocol import HttpRequest, HttpRequestParser
-from ..protocol.fastpath import scan_http
+from ..protocol.fastpath import FAST_MAX_HEAD, scan_http
 from ..protocol.http import date_bytes, replays_as, request_frame
 from ..protocol.resp_client import encode_command
+from .turns import GREEDY_SECONDS, TURN_BYTES
 
 if TYPE_CHECKING:
     from .app import Server
@@ -54,8 +55,12 @@ if TYPE_CHECKING:
 FAST_BATCH = 256
 #: Default bound on the bytes held (keys + replies); the result caches have their own.
 DEFAULT_MAX_BYTES = 16 * 2**20
-#: Entry overhead estimate (dict slot, tuple, two bytes headers).
+#: Entry overhead estimate beyond its parts (the dict slot, the tuple, the key's header).
 ENTRY_OVERHEAD = 200
+#: At most this share of the bytes goes to HTTP heads.
+HTTP_SHARE = 0.5
+#: HTTP heads remembered as seen once (see ``FastReplies.seen``).
+SEEN_MAX = 4096
 #: An HTTP reply kept here starts with one of these: its Date value is at DATE_AT (protocol/http.py puts it first).
 HTTP_OK_HEADS = (b"HTTP/1.1 200 OK\r\nDate: ", b"HTTP/1.0 200 OK\r\nDate: ")
 DATE_AT = 23
@@ -63,12 +68,17 @@ DATE_END = DATE_AT + 29
 
 
 class FastReplies:
-    __slots__ = ("bytes", "hits", "http", "max_bytes", "tables")
+    __slots__ = ("bytes", "hits", "http", "max_bytes", "seen", "sizes", "tables")
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.tables: dict[int, dict[bytes, tuple[bytes, str, str]]] = {2: {}, 3: {}}
         #: head -> (reply up to "Date: ", route label, "200", reply after the date, method, target, version, body size)
         self.http: dict[bytes, tuple[bytes, str, str, bytes, str, str, str, int]] = {}
+        #: HTTP heads answered from the reply cache once: a head is kept only when it comes again (headers that
+        #: change with every request, a request id or a trace header, would otherwise fill the table with
+        #: entries never hit).  Bounded: the oldest are forgotten.
+        self.seen: dict[int, None] = {}  # hash(head): a collision only keeps a head one visit early
+        self.sizes: dict[int | str, int] = {2: 0, 3: 0, "http": 0}  # bytes held per table (estimated)
         self.bytes = 0
         self.max_bytes = max_bytes
         self.hits = 0
@@ -80,34 +90,58 @@ class FastReplies:
             return
         frame = encode_command(name.encode(), *args)
         if frame not in table:
-            self._keep(table, frame, (reply, name, "ok"))
+            self._keep(protocol, frame, (reply, name, "ok"))
 
     def remember_http(self, request: HttpRequest, reply: bytes, label: str, body_size: int) -> None:
-        """Keep a function route's 200 `reply` (as the reply cache gives it) for the exact head of `request`."""
+        """Keep a function route's 200 `reply` (as the reply cache gives it) for the exact head of `request`,
+        the second time that head is seen."""
         if self.max_bytes <= 0 or reply[:DATE_AT] not in HTTP_OK_HEADS:
             return
         frame = request_frame(request)  # None: not a request its bytes alone decide
-        if frame is not None and frame not in self.http and replays_as(frame, request):
+        if frame is None or len(frame) > FAST_MAX_HEAD or frame in self.http:
+            return
+        seen, key = self.seen, hash(frame)
+        if key not in seen:
+            seen[key] = None
+            if len(seen) > SEEN_MAX:
+                del seen[next(iter(seen))]
+            return
+        del seen[key]
+        if replays_as(frame, request):
             # a tuple of bytes, str and int: the garbage collector stops tracking it (a table of lists would
             # make every full collection walk it)
-            self._keep(self.http, frame, (reply[:DATE_AT], label, "200", reply[DATE_END:], request.method,
-                                          request.target, request.version, body_size))
+            self._keep("http", frame, (reply[:DATE_AT], label, "200", reply[DATE_END:], request.method,
+                                       request.target, request.version, body_size))
 
-    def _keep(self, table: dict, frame: bytes, value: tuple) -> None:
+    def _table(self, name: int | str) -> dict[bytes, Any]:
+        return self.http if name == "http" else self.tables[name]  # type: ignore[index]
+
+    def _keep(self, name: int | str, frame: bytes, value: tuple) -> None:
         size = _size(frame, value)
         if size > self.max_bytes // 16:
             return
-        table[frame] = value
+        self._table(name)[frame] = value
+        self.sizes[name] += size
         self.bytes += size
+        sizes = self.sizes
+        while sizes["http"] > self.max_bytes * HTTP_SHARE:  # HTTP heads vary more: they cannot crowd RESP out
+            self._evict("http")
         while self.bytes > self.max_bytes:
-            victim: dict[bytes, Any] = max((*self.tables.values(), self.http), key=len)
-            old_frame, old = next(iter(victim.items()))  # insertion order: the oldest
-            del victim[old_frame]
-            self.bytes -= _size(old_frame, old)
+            self._evict(max(sizes, key=sizes.__getitem__))
+
+    def _evict(self, name: int | str) -> None:
+        table = self._table(name)
+        old_frame, old = next(iter(table.items()))  # insertion order: the oldest
+        del table[old_frame]
+        size = _size(old_frame, old)
+        self.sizes[name] -= size
+        self.bytes -= size
 
 
 def _size(frame: bytes, value: tuple) -> int:
-    return len(frame) + sum(len(part) for part in value if isinstance(part, bytes)) + ENTRY_OVERHEAD
+    """An entry's bytes: its frame, the bytes and text it holds, and the objects around them (measured with
+    tracemalloc: ~60 bytes an object, ~100 the dict slot and the tuple)."""
+    return len(frame) + sum(len(part) + 60 for part in value if isinstance(part, (bytes, str))) + ENTRY_OVERHEAD
 
 
 def http_replies(values: list[tuple]) -> bytes:
@@ -149,23 +183,23 @@ class ConnectionFastReplies:
         def _pause_reading(self) -> None: ...
 
     def _write_known(self, values: list, http: bool) -> bool:
-        """Count, log and write the replies of known frames; False if the connection broke (it is closed)."""
-        server = self.server
-        server.fast.hits += len(values)
-        server.metrics.observe_batch(values)
-        if http:
-            data = http_replies(values)
-            log = server.access_log
-            if log is not None:  # the fields are in the entries (FastReplies.http)
-                addr = self.addr
-                host = addr[0] if isinstance(addr, tuple) else str(addr)
-                for _, _, status, _, method, target, version, size in values:
-                    log.write(host, method, target, version, int(status), size)
-        else:
-            data = values[0][0] if len(values) == 1 else b"".join([v[0] for v in values])
+        """Write the replies of known frames, then count and log them; False if the connection broke (it is
+        closed, and nothing was counted: no answer reached the client)."""
+        data = http_replies(values) if http else values[0][0] if len(values) == 1 else b"".join([v[0] for v in values])
         if not self.output.write(data):
             self.close()
             return False
+        server = self.server
+        server.fast.hits += len(values)
+        server.metrics.observe_batch(values)
+        log = server.access_log
+        if http and log is not None:  # the fields are in the entries (FastReplies.http)
+            addr = self.addr
+            host = addr[0] if isinstance(addr, tuple) else str(addr)
+            for _, _, status, _, method, target, version, size in values:
+                log.write(host, method, target, version, int(status), size)
+        if len(data) > TURN_BYTES:  # a turn's worth at once: its next reads wait in the turn queue (turns.py)
+            self.greedy_until = self.last_activity + GREEDY_SECONDS
         return True
 
     def _answer_known_read(self, data: bytes) -> bool:
@@ -174,7 +208,8 @@ class ConnectionFastReplies:
         False: not that case, and nothing was done; the read takes the normal path (Connection.feed)."""
         reader = self.reader
         parser = reader.parser
-        if (reader.raw or self.order.slots or self.output.bytes or self.drain_budget is not None or self.tls
+        if (reader.raw or reader.stashed is not None or self.order.slots or self.output.bytes
+                or self.drain_budget is not None or self.tls
                 or self.closing or self.greedy_until > self.last_activity
                 or not isinstance(parser, HttpRequestParser) or not parser.idle):
             return False

@@ -2,7 +2,7 @@
 
 Theory of operation:
 - A connection's readable event handles at most one turn of work
-  (connection.TURN_SECONDS / TURN_BYTES).  A connection that had more to do
+  (``TURN_SECONDS`` / ``TURN_BYTES``).  A connection that had more to do
   ("greedy") stops reading and joins ``TurnQueue``; so does one whose output
   drained and that may go on after backpressure.
 - The queue is served round-robin by one callback per loop iteration, for at
@@ -18,6 +18,14 @@ from __future__ import annotations
 
 from collections import deque
 
+#: One connection's turn: after this long, or this many bytes of replies, the others get theirs
+#: (Redis caps a turn's writes at NET_MAX_WRITES_PER_EVENT = 64 KiB; CPU time we cap too: a turn of
+#: pipelined page requests is mostly building replies).
+TURN_SECONDS = 0.0002
+TURN_BYTES = 64 * 1024
+#: A connection that needed more than a turn is "greedy" for this long: its reads are handled in the turn
+#: queue (a few ms of it per loop iteration), so light clients, handled as soon as read, never wait long.
+GREEDY_SECONDS = 0.1
 #: Seconds of queued turns per loop iteration: a light client's worst wait, roughly.
 ITERATION_BUDGET = 0.002
 
