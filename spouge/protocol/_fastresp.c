@@ -64,7 +64,23 @@ static Py_ssize_t frame_length(const char *start, const char *end)
     return p - start;
 }
 
-static PyObject *scan(PyObject *self, PyObject *args)
+/* HTTP: a frame is a request head, from buf[pos] to its first CRLFCRLF (at most FAST_MAX_HEAD bytes).
+ * The table's keys are only heads of keep-alive GET/HEAD requests without a body that a fresh parser read
+ * back as exactly that request (protocol/http.py request_frame, replays_as), so a head found here ends its
+ * request; any other bytes are not a key and stop the scan. */
+#define FAST_MAX_HEAD 4096
+
+static Py_ssize_t head_length(const char *start, const char *end)
+{
+    Py_ssize_t room = end - start < FAST_MAX_HEAD ? end - start : FAST_MAX_HEAD;
+    const char *blank;
+    if (room < 4) return 0;
+    blank = memmem(start, (size_t) room, "\r\n\r\n", 4);
+    return blank == NULL ? 0 : blank + 4 - start;
+}
+
+/* The walk both scanners share: `length` gives the frame at a position (0: none). */
+static PyObject *scan_frames(PyObject *args, Py_ssize_t (*length)(const char *, const char *), const char *error)
 {
     Py_buffer view;
     Py_ssize_t pos, limit, count = 0;
@@ -73,7 +89,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*nO!n", &view, &pos, &PyDict_Type, &table, &limit)) return NULL;
     if (pos < 0 || pos > view.len) {
         PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "_fastresp.scan: pos out of range");
+        PyErr_SetString(PyExc_ValueError, error);
         return NULL;
     }
     out = PyList_New(0);
@@ -81,7 +97,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
     base = (const char *) view.buf;
     end = base + view.len;
     while (count < limit) {
-        Py_ssize_t n = frame_length(base + pos, end);
+        Py_ssize_t n = length(base + pos, end);
         PyObject *key, *value;
         if (n == 0) break;
         key = PyBytes_FromStringAndSize(base + pos, n);
@@ -104,54 +120,14 @@ fail:
     return NULL;
 }
 
-/* HTTP: a frame is a request head, from buf[pos] to its first CRLFCRLF (at most FAST_MAX_HEAD bytes).
- * The table's keys are only heads of keep-alive GET/HEAD requests without a body that a fresh parser read
- * back as exactly that request (protocol/http.py request_frame, replays_as), so a head found here ends its request; any
- * other bytes are not a key and stop the scan. */
-#define FAST_MAX_HEAD 4096
+static PyObject *scan(PyObject *self, PyObject *args)
+{
+    return scan_frames(args, frame_length, "_fastresp.scan: pos out of range");
+}
 
 static PyObject *scan_http(PyObject *self, PyObject *args)
 {
-    Py_buffer view;
-    Py_ssize_t pos, limit, count = 0;
-    PyObject *table, *out;
-    const char *base, *end;
-    if (!PyArg_ParseTuple(args, "y*nO!n", &view, &pos, &PyDict_Type, &table, &limit)) return NULL;
-    if (pos < 0 || pos > view.len) {
-        PyBuffer_Release(&view);
-        PyErr_SetString(PyExc_ValueError, "_fastresp.scan_http: pos out of range");
-        return NULL;
-    }
-    out = PyList_New(0);
-    if (out == NULL) { PyBuffer_Release(&view); return NULL; }
-    base = (const char *) view.buf;
-    end = base + view.len;
-    while (count < limit && pos < view.len) {
-        const char *start = base + pos;
-        Py_ssize_t room = end - start < FAST_MAX_HEAD ? end - start : FAST_MAX_HEAD;
-        const char *blank = memmem(start, (size_t) room, "\r\n\r\n", 4);
-        PyObject *key, *value;
-        Py_ssize_t n;
-        if (blank == NULL) break;
-        n = blank + 4 - start;
-        key = PyBytes_FromStringAndSize(start, n);
-        if (key == NULL) goto fail;
-        value = PyDict_GetItemWithError(table, key);  /* borrowed */
-        Py_DECREF(key);
-        if (value == NULL) {
-            if (PyErr_Occurred()) goto fail;
-            break;
-        }
-        if (PyList_Append(out, value) < 0) goto fail;
-        pos += n;
-        count++;
-    }
-    PyBuffer_Release(&view);
-    return Py_BuildValue("(nN)", pos, out);
-fail:
-    PyBuffer_Release(&view);
-    Py_DECREF(out);
-    return NULL;
+    return scan_frames(args, head_length, "_fastresp.scan_http: pos out of range");
 }
 
 static PyMethodDef methods[] = {

@@ -185,7 +185,10 @@ class ConnectionFastReplies:
     def _write_known(self, values: list, http: bool) -> bool:
         """Write the replies of known frames, then count and log them; False if the connection broke (it is
         closed, and nothing was counted: no answer reached the client)."""
-        data = http_replies(values) if http else values[0][0] if len(values) == 1 else b"".join([v[0] for v in values])
+        if http:
+            data = http_replies(values)
+        else:
+            data = values[0][0] if len(values) == 1 else b"".join([v[0] for v in values])
         if not self.output.write(data):
             self.close()
             return False

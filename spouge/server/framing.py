@@ -64,13 +64,10 @@ class RequestReader:
     def receive(self, data: bytes) -> None:
         """Keep received bytes (once the dialect is known) until the parser needs them.  Raises ProtocolError."""
         assert self.parser is not None, "receive() before receive_first() chose the dialect"
-        if self.raw:
-            self.raw = self.raw[self._pos :] + data
-            self._pos = 0
-        elif len(data) <= FEED_SIZE:  # one slice's worth: straight to the parser
+        if not self.raw and len(data) <= FEED_SIZE:  # one slice's worth: straight to the parser
             self.parser.feed(data)
         else:
-            self.raw, self._pos = data, 0
+            self.keep(data)
 
     def keep(self, data: bytes) -> None:
         """Keep received bytes raw (HTTP: so that ``take_known`` sees them before llhttp does)."""
